@@ -1,0 +1,72 @@
+"""Settings: one frozen, typed dataclass built once from flags and `SIGNSTREAM_*` env, passed down."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+DEFAULT_LEXICON = "lexicon"          # a local directory, relative to the working directory
+DEFAULT_CACHE_MIB = 512
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """How to reach S3 (only used for `s3://` lexicons)."""
+
+    endpoint_url: str | None = None       # e.g. a MinIO or moto server; None = AWS
+    region: str | None = None
+    credentials_file: str | None = None   # the seed's credentials.txt (`aws_access_key_id=...` lines)
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    max_attempts: int = 4                 # botocore "standard" retries with backoff
+
+
+@dataclass(frozen=True)
+class Settings:
+    lexicon: str = DEFAULT_LEXICON        # DIR or s3://bucket/prefix
+    cache_mib: int = DEFAULT_CACHE_MIB    # in-memory LRU of decoded sign clips
+    s3: S3Settings = field(default_factory=S3Settings)
+    log_level: str = "INFO"
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+_ENV_PREFIX = "SIGNSTREAM_"
+
+
+def _coerce(value: str, kind: type):
+    if kind is int:
+        return int(value)
+    if kind is float:
+        return float(value)
+    return value
+
+
+def _from_env(cls, env: Mapping[str, str], prefix: str):
+    kwargs = {}
+    for f in fields(cls):
+        if dataclasses.is_dataclass(f.default_factory if f.default_factory is not dataclasses.MISSING else None):
+            kwargs[f.name] = _from_env(f.default_factory, env, f"{prefix}{f.name.upper()}_")
+            continue
+        key = f"{prefix}{f.name.upper()}"
+        if key in env and env[key] != "":
+            default = f.default
+            kind = type(default) if default is not None and default is not dataclasses.MISSING else str
+            try:
+                kwargs[f.name] = _coerce(env[key], kind)
+            except ValueError as exc:
+                raise ValueError(f"environment variable {key}={env[key]!r} is not a valid {kind.__name__}") from exc
+    return cls(**kwargs)
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Settings from `SIGNSTREAM_*` variables (e.g. SIGNSTREAM_LEXICON, SIGNSTREAM_S3_ENDPOINT_URL),
+    then explicit overrides (flags) that are not None."""
+    settings = _from_env(Settings, os.environ if env is None else env, _ENV_PREFIX)
+    s3_over = {k[3:]: v for k, v in overrides.items() if k.startswith("s3_") and v is not None}
+    top_over = {k: v for k, v in overrides.items() if not k.startswith("s3_") and v is not None}
+    if s3_over:
+        top_over["s3"] = dataclasses.replace(settings.s3, **s3_over)
+    return dataclasses.replace(settings, **top_over)

@@ -1,0 +1,71 @@
+"""One family of domain errors.
+
+Each error carries a stable `code` (used in `Notice.code` and logs) and a `status` naming the gRPC
+status code it maps to. The gRPC layer maps them in one place; nothing here imports grpc.
+Messages say what was wrong and what to do about it.
+"""
+from __future__ import annotations
+
+
+class SignStreamError(Exception):
+    """Base of every error SignStream raises on purpose."""
+
+    code = "INTERNAL"
+    status = "INTERNAL"
+
+    def __init__(self, message: str, *, sign_id: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.sign_id = sign_id
+        self.field = field
+
+
+class InvalidArgument(SignStreamError):
+    code = "INVALID_ARGUMENT"
+    status = "INVALID_ARGUMENT"
+
+
+class InvalidSignId(InvalidArgument):
+    """A sign ID that cannot be an ID at all (empty, too long, path separators, control chars)."""
+
+    code = "INVALID_SIGN_ID"
+
+
+class StyleImageError(InvalidArgument):
+    """The style image cannot be decoded or is out of limits."""
+
+    code = "INVALID_STYLE_IMAGE"
+
+
+class NoPersonError(StyleImageError):
+    """The style image decodes but no person is found in it."""
+
+    code = "NO_PERSON"
+
+
+class UnknownSign(SignStreamError):
+    """A well-formed sign ID that the lexicon does not hold."""
+
+    code = "UNKNOWN_SIGN"
+    status = "NOT_FOUND"
+
+
+class CorruptClip(SignStreamError):
+    """A keypoint clip or sign-table row in the store that cannot be read."""
+
+    code = "CORRUPT_CLIP"
+    status = "DATA_LOSS"
+
+
+class StoreUnavailable(SignStreamError):
+    """The lexicon store (directory or S3) cannot be reached or read."""
+
+    code = "STORE_UNAVAILABLE"
+    status = "UNAVAILABLE"
+
+
+class LexiconNotFound(SignStreamError):
+    """The lexicon location holds no sign table."""
+
+    code = "LEXICON_NOT_FOUND"
+    status = "FAILED_PRECONDITION"
