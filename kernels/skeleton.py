@@ -43,6 +43,13 @@ BODY_COLORS = (
 )
 BODY_STICK_WIDTH = 4
 BODY_LIMB_DIM = 0.6          # the whole limb canvas is multiplied by this before joints are drawn
+# BODY_COLORS after DWPose's `(canvas * 0.6).astype(np.uint8)`, computed by that very expression (uint8
+# times a Python float in float64, truncated) so a renderer drawing limbs in these colours is bit-identical
+# to drawing in BODY_COLORS and then dimming the whole canvas.
+BODY_LIMB_COLORS_DIMMED = tuple(
+    tuple(int(v) for v in row)
+    for row in (np.array(BODY_COLORS, dtype=np.uint8) * BODY_LIMB_DIM).astype(np.uint8)
+)
 BODY_JOINT_RADIUS = 4
 
 HAND_EDGES = (

@@ -1,0 +1,46 @@
+# SignStream — `make demo` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LEXICON ?= lexicon
+RESULTS ?= results
+DEMO_SIGNS ?= ¶hello ¶name ¶sign ¶learn ¶thank-you ¶friend
+# Debian packages the wheels need at run time: OpenGL/GLib for opencv-contrib and mediapipe.
+APT_PACKAGES := libgl1 libglib2.0-0
+
+.PHONY: install system-deps demo test clean
+
+install: $(STAMP)
+
+system-deps:
+	@missing=""; \
+	ldconfig -p | grep -q 'libGL.so.1 ' || missing="$$missing libgl1"; \
+	ldconfig -p | grep -q 'libglib-2.0.so.0 ' || missing="$$missing libglib2.0-0"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml constraints.txt | system-deps
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "SignStream needs Python 3.11 (mediapipe 0.10.21 wheels)"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/signstream lexicon demo $(LEXICON)
+	@mkdir -p $(RESULTS)
+	$(PY) -c 'import cv2, skimage.data; cv2.imwrite("$(RESULTS)/style_astronaut.png", cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))'
+	$(VENV)/bin/signstream generate --lexicon $(LEXICON) --out $(RESULTS) \
+	  --style_image_path $(RESULTS)/style_astronaut.png --num_interpolation 8 --num_insert_interpolation 0 \
+	  --sign_ids $(DEMO_SIGNS)
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) $(RESULTS) $(LEXICON) .pytest_cache

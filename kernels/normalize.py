@@ -1,0 +1,208 @@
+"""Normalization method `signmail` (DESIGN §4.1): fit a sign clip to the style character.
+
+`style` is a float64 array (6,) in the order of STYLE_FIELDS. Every step scales about the origin or
+about a per-frame pivot and translates; missing points are never touched, MediaPipe z never changes.
+All arithmetic is float64; the result is float32.
+
+Each numba kernel has a plain NumPy reference beside it (`*_reference`); tests hold them to 1e-5.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import layout as L
+
+STYLE_FIELDS = ("shoulder", "d_y", "x", "y", "ear_x", "face_length")
+_EPS = 1e-6
+
+_NOSE, _NECK, _RSH, _LSH, _REAR, _LEAR = L.NOSE, L.NECK, L.R_SHOULDER, L.L_SHOULDER, L.R_EAR, L.L_EAR
+_F0, _F16 = L.FACE_TOP
+_F4, _F12 = L.FACE_BOTTOM
+
+
+# --------------------------------------------------------------------------- validity
+
+@njit(cache=True, nogil=True)
+def point_validity(frames, point_group, group_start, group_stop):
+    """(T, K, 3) -> bool (T, K). Flagged points: channel 2 > 0; MediaPipe parts: any value non-zero."""
+    T, K, _ = frames.shape
+    valid = np.zeros((T, K), dtype=np.bool_)
+    for t in range(T):
+        for k in range(K):
+            if point_group[k] < 0:
+                valid[t, k] = frames[t, k, 2] > 0
+        for g in range(group_start.shape[0]):
+            present = False
+            for k in range(group_start[g], group_stop[g]):
+                if frames[t, k, 0] != 0 or frames[t, k, 1] != 0 or frames[t, k, 2] != 0:
+                    present = True
+                    break
+            for k in range(group_start[g], group_stop[g]):
+                valid[t, k] = present
+    return valid
+
+
+def point_validity_reference(frames: np.ndarray) -> np.ndarray:
+    return L.validity(frames)
+
+
+def validity(frames: np.ndarray) -> np.ndarray:
+    """Validity of a packed clip through the numba kernel."""
+    return point_validity(frames, L.POINT_GROUP, L.GROUP_START, L.GROUP_STOP)
+
+
+# --------------------------------------------------------------------------- numba kernel
+
+@njit(cache=True, nogil=True)
+def _ratio(target, measured):
+    # A clip that never shows the measured feature (or a degenerate style) is left at scale 1.
+    if measured > _EPS and target > _EPS:
+        return target / measured
+    return 1.0
+
+
+@njit(cache=True, nogil=True)
+def _scale_about_pivot(out, valid, points, pivot, r, scale_x, scale_y):
+    """Per frame: points p <- pivot + r (p - pivot) in the chosen axes; frames without a pivot stay."""
+    T = out.shape[0]
+    for t in range(T):
+        if not valid[t, pivot]:
+            continue
+        px = out[t, pivot, 0]
+        py = out[t, pivot, 1]
+        for i in range(points.shape[0]):
+            k = points[i]
+            if valid[t, k]:
+                if scale_x:
+                    out[t, k, 0] = px + r * (out[t, k, 0] - px)
+                if scale_y:
+                    out[t, k, 1] = py + r * (out[t, k, 1] - py)
+
+
+@njit(cache=True, nogil=True)
+def normalize_signmail(frames, valid, style, head, left_arm, right_arm):
+    """frames (T, K, 3) float32, valid bool (T, K), style (6,) float64, point index arrays
+    -> normalized (T, K, 3) float32."""
+    T, K, _ = frames.shape
+    out = frames.astype(np.float64)
+
+    # 1. r_w = shoulder / mean shoulder width: scale x and y of everything about the origin.
+    total = 0.0
+    count = 0
+    for t in range(T):
+        if valid[t, _RSH] and valid[t, _LSH]:
+            dx = out[t, _RSH, 0] - out[t, _LSH, 0]
+            dy = out[t, _RSH, 1] - out[t, _LSH, 1]
+            total += np.sqrt(dx * dx + dy * dy)
+            count += 1
+    r_w = _ratio(style[0], total / count if count > 0 else 0.0)
+    # 2 is computed after 1, so both passes are fused into one scaling of y by r_w * r_y.
+    m = 0.0
+    for t in range(T):
+        if valid[t, _NECK] and valid[t, _REAR] and valid[t, _LEAR]:
+            d = abs(r_w * (out[t, _NECK, 1] - 0.5 * (out[t, _REAR, 1] + out[t, _LEAR, 1])))
+            if d > m:
+                m = d
+    r_y = _ratio(style[1], m)
+
+    # 3. Translate so that the first frame with a neck puts it on the style neck.
+    mx = 0.0
+    my = 0.0
+    for t in range(T):
+        if valid[t, _NECK]:
+            mx = style[2] - out[t, _NECK, 0] * r_w
+            my = style[3] - out[t, _NECK, 1] * r_w * r_y
+            break
+    for t in range(T):
+        for k in range(K):
+            if valid[t, k]:
+                out[t, k, 0] = out[t, k, 0] * r_w + mx
+                out[t, k, 1] = out[t, k, 1] * (r_w * r_y) + my
+
+    # 4. Head width to the style's ear distance, x only, pinned at the nose.
+    m = 0.0
+    for t in range(T):
+        if valid[t, _REAR] and valid[t, _LEAR]:
+            d = abs(out[t, _REAR, 0] - out[t, _LEAR, 0])
+            if d > m:
+                m = d
+    r_ear = _ratio(style[4], m)
+    _scale_about_pivot(out, valid, head, _NOSE, r_ear, True, False)
+
+    # 5, 6. Arms and hands follow the head's ratio, pinned at their shoulder.
+    _scale_about_pivot(out, valid, left_arm, _LSH, r_ear, True, True)
+    _scale_about_pivot(out, valid, right_arm, _RSH, r_ear, True, True)
+
+    # 7. Face length, y only, pinned at the nose.
+    m = 0.0
+    for t in range(T):
+        if valid[t, _F0] and valid[t, _F16] and valid[t, _F4] and valid[t, _F12]:
+            d = abs(0.5 * (out[t, _F0, 1] + out[t, _F16, 1]) - 0.5 * (out[t, _F4, 1] + out[t, _F12, 1]))
+            if d > m:
+                m = d
+    r_face = _ratio(style[5], m)
+    _scale_about_pivot(out, valid, head, _NOSE, r_face, False, True)
+
+    return out.astype(np.float32)
+
+
+def normalize_clip(frames: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """Normalize one sign clip (T, K, 3) to a style (6,) with the numba kernel."""
+    return normalize_signmail(
+        frames, validity(frames), np.asarray(style, dtype=np.float64),
+        L.HEAD_POINTS, L.LEFT_ARM_POINTS, L.RIGHT_ARM_POINTS,
+    )
+
+
+# --------------------------------------------------------------------------- NumPy reference
+
+def _ratio_ref(target: float, measured: float) -> float:
+    return target / measured if measured > _EPS and target > _EPS else 1.0
+
+
+def _scale_about_pivot_ref(out, valid, points, pivot, r, axes):
+    has_pivot = valid[:, pivot]
+    sel = valid[:, points] & has_pivot[:, None]
+    for axis in axes:
+        p = out[:, pivot, axis][:, None]
+        block = out[:, points, axis]
+        out[:, points, axis] = np.where(sel, p + r * (block - p), block)
+
+
+def normalize_signmail_reference(frames: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """DESIGN §4.1 step by step, vectorized, one step at a time (the readable version)."""
+    out = frames.astype(np.float64)
+    valid = L.validity(frames)
+    sx, sy = out[..., 0], out[..., 1]
+
+    both = valid[:, _RSH] & valid[:, _LSH]
+    widths = np.hypot(sx[:, _RSH] - sx[:, _LSH], sy[:, _RSH] - sy[:, _LSH])[both]
+    r_w = _ratio_ref(style[0], widths.mean() if widths.size else 0.0)
+    sx[valid] *= r_w
+    sy[valid] *= r_w
+
+    ok = valid[:, _NECK] & valid[:, _REAR] & valid[:, _LEAR]
+    dys = np.abs(sy[:, _NECK] - (sy[:, _REAR] + sy[:, _LEAR]) / 2)[ok]
+    r_y = _ratio_ref(style[1], dys.max() if dys.size else 0.0)
+    sy[valid] *= r_y
+
+    necks = np.flatnonzero(valid[:, _NECK])
+    if necks.size:
+        t0 = necks[0]
+        dx, dy = style[2] - sx[t0, _NECK], style[3] - sy[t0, _NECK]
+        sx[valid] += dx
+        sy[valid] += dy
+
+    ok = valid[:, _REAR] & valid[:, _LEAR]
+    ears = np.abs(sx[:, _REAR] - sx[:, _LEAR])[ok]
+    r_ear = _ratio_ref(style[4], ears.max() if ears.size else 0.0)
+    _scale_about_pivot_ref(out, valid, L.HEAD_POINTS, _NOSE, r_ear, (0,))
+    _scale_about_pivot_ref(out, valid, L.LEFT_ARM_POINTS, _LSH, r_ear, (0, 1))
+    _scale_about_pivot_ref(out, valid, L.RIGHT_ARM_POINTS, _RSH, r_ear, (0, 1))
+
+    ok = valid[:, _F0] & valid[:, _F16] & valid[:, _F4] & valid[:, _F12]
+    lengths = np.abs((sy[:, _F0] + sy[:, _F16]) / 2 - (sy[:, _F4] + sy[:, _F12]) / 2)[ok]
+    r_face = _ratio_ref(style[5], lengths.max() if lengths.size else 0.0)
+    _scale_about_pivot_ref(out, valid, L.HEAD_POINTS, _NOSE, r_face, (1,))
+    return out.astype(np.float32)

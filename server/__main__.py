@@ -1,0 +1,3 @@
+from signstream.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""`signstream generate`: the seed's batch job, same flags, same outputs (in-process)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from signstream.generate import GenerateRequest, generate
+from signstream.lexicon import open_lexicon
+from signstream.pipeline import NORMALIZERS, SynthesisOptions
+
+from .common import add_lexicon_flags, settings_from_args
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="sign IDs -> out_video.mp4 + normalized_keypoints.pickle/.npz",
+        description="Generate a skeleton video and normalized keypoints for a sentence of signs "
+        "(the seed's flags are kept).",
+    )
+    p.add_argument("--sign_ids", nargs="+", required=True, metavar="¶ID", help="sign IDs, with or without ¶")
+    p.add_argument("--num_interpolation", type=int, default=8, help="transition frames between signs (default 8)")
+    p.add_argument("--num_insert_interpolation", type=int, default=0,
+                   help="frames inserted between consecutive frames of a sign (default 0)")
+    p.add_argument("--style_image_path", default=None,
+                   help="photo of the style character (sets proportions and canvas size; default 1024x1024)")
+    p.add_argument("--allow-default-style", action="store_true",
+                   help="if the style image shows no person, use default proportions instead of failing")
+    p.add_argument("--normalization", default="signmail", choices=sorted(NORMALIZERS))
+    p.add_argument("--out", default="results", help="output folder (default results/)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_lexicon_flags(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    request = GenerateRequest(
+        sign_ids=tuple(args.sign_ids),
+        options=SynthesisOptions(args.num_interpolation, args.num_insert_interpolation, args.normalization),
+        style_image_path=args.style_image_path,
+        allow_default_style=args.allow_default_style,
+        out_dir=args.out,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    result = generate(request, open_lexicon(settings))
+    print(f"{result.num_frames} frames, {result.width}x{result.height} at {result.fps:g} fps")
+    for path in result.paths.values():
+        print(path)
+    return 0

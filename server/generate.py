@@ -1,0 +1,99 @@
+"""Batch generation (the seed's job, in-process): sign IDs -> results folder.
+
+Cheap checks come first so that nothing is extracted, rendered or written for a request that
+cannot succeed: options, sign-ID syntax, lexicon membership, then the style image.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from signstream.errors import InvalidSignId, UnknownSign
+from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
+from signstream.pipeline import SynthesisOptions, synthesize
+from signstream.render import frame_rate_from_clips
+from signstream.results import SentenceFrames, write_results
+from signstream.style import Style, default_style, read_style_image, style_from_image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    sign_ids: tuple[str, ...]
+    options: SynthesisOptions = SynthesisOptions()
+    style_image_path: str | None = None
+    allow_default_style: bool = False
+    out_dir: str = "results"
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    paths: dict[str, Path]
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+    style: Style
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def canonical_ids(raw_ids: tuple[str, ...]) -> list[str]:
+    """All IDs canonical, or one InvalidSignId naming every bad one."""
+    if not raw_ids:
+        raise InvalidSignId("no sign IDs given: pass --sign_ids ¶id_1 ¶id_2 ...", field="sign_ids")
+    good, bad = [], []
+    for raw in raw_ids:
+        try:
+            good.append(canonical_sign_id(raw))
+        except InvalidSignId as exc:
+            bad.append(exc.message)
+    if bad:
+        raise InvalidSignId("invalid sign IDs: " + "; ".join(bad), field="sign_ids")
+    return good
+
+
+def load_style(path: str | None, allow_default: bool) -> Style:
+    if path is None:
+        return default_style()
+    from signstream.extract.holistic import extract_frame  # MediaPipe loads only when needed
+
+    rgb = read_style_image(path)
+    return style_from_image(rgb, extract_frame(rgb), allow_default=allow_default)
+
+
+def generate(request: GenerateRequest, lexicon: Lexicon) -> GenerateResult:
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    options = request.options.validated()
+    ids = canonical_ids(request.sign_ids)
+    missing = lexicon.missing(ids)
+    if missing:
+        raise UnknownSign(
+            f"unknown sign IDs: {', '.join(missing)} (see `signstream lexicon list {lexicon.location}`)",
+            sign_id=missing[0],
+        )
+    clips = [lexicon.get_clip(i) for i in ids]
+    seconds["lookup"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    style = load_style(request.style_image_path, request.allow_default_style)
+    seconds["style"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    chunks = synthesize(((c.sign_id, c.frames) for c in clips), style.params, options)
+    sentence = SentenceFrames.from_chunks(chunks)
+    seconds["synthesize"] = time.perf_counter() - t2
+
+    fps = frame_rate_from_clips([c.fps for c in clips])
+    t3 = time.perf_counter()
+    paths = write_results(request.out_dir, sentence, fps, style.width, style.height, progress=request.progress)
+    seconds["write"] = time.perf_counter() - t3
+    log.info(
+        "wrote %d frames (%s) at %.2f fps, %dx%d to %s",
+        len(sentence.frames), " ".join(display_sign_id(i) for i in ids), fps, style.width, style.height, request.out_dir,
+    )
+    return GenerateResult(paths, len(sentence.frames), fps, style.width, style.height, style, seconds)
