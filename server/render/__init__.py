@@ -1,0 +1,39 @@
+"""Rendering: packed keypoint frames -> RGB skeleton images -> encoded stills or MP4 video."""
+from signstream.render.encode import (
+    ENCODERS,
+    Encoder,
+    check_rgb,
+    decode_image,
+    encode_jpeg,
+    encode_png,
+    encode_raw,
+    get_encoder,
+)
+from signstream.render.skeleton import render_clip, render_frame
+from signstream.render.video import (
+    SEED_DEFAULT_FPS,
+    SEED_MAX_FPS,
+    Mp4Writer,
+    frame_rate_from_clips,
+    probe_video,
+    read_video_frames,
+)
+
+__all__ = [
+    "ENCODERS",
+    "Encoder",
+    "Mp4Writer",
+    "SEED_DEFAULT_FPS",
+    "SEED_MAX_FPS",
+    "check_rgb",
+    "decode_image",
+    "encode_jpeg",
+    "encode_png",
+    "encode_raw",
+    "frame_rate_from_clips",
+    "get_encoder",
+    "probe_video",
+    "read_video_frames",
+    "render_clip",
+    "render_frame",
+]

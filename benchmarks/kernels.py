@@ -1,0 +1,111 @@
+"""numba kernels vs their NumPy references, per output frame, side by side in one run.
+
+    python benchmarks/kernels.py [--signs 10 100] [--repeats 7] [--json benchmarks/results/kernels.json]
+
+A sentence of N demo signs (cycled) goes through normalization, insert interpolation (m) and
+transitions (n); each stage is timed for the numba kernel and for its NumPy reference on the same
+data, alternating, and the median of the repeats is divided by the sentence's output frame count.
+Machines here are noisy: read the ratio column, not the absolute microseconds.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from signstream.kernels.interpolate import insert_clip, insert_interpolation_reference, transition, transition_reference
+from signstream.kernels.normalize import normalize_clip, normalize_signmail_reference
+from signstream.kernels.warmup import warm_up
+from signstream.lexicon.demo import demo_signs
+from signstream.pipeline import output_length
+from signstream.style import DEFAULT_STYLE
+
+STYLE = DEFAULT_STYLE.as_array()
+
+
+def sentence(num_signs: int) -> list[np.ndarray]:
+    signs = demo_signs()
+    return [signs[i % len(signs)].frames for i in range(num_signs)]
+
+
+def stages(clips: list[np.ndarray], n: int, m: int):
+    """(name, numba callable, reference callable) for each stage over the whole sentence."""
+    normalized = [normalize_clip(c, STYLE) for c in clips]
+    inserted = [insert_clip(c, m) for c in normalized]
+    pairs = [(a[-1], b[0]) for a, b in zip(inserted, inserted[1:])]
+    return [
+        ("normalize", lambda: [normalize_clip(c, STYLE) for c in clips],
+         lambda: [normalize_signmail_reference(c, STYLE) for c in clips]),
+        (f"insert (m={m})", lambda: [insert_clip(c, m) for c in normalized],
+         lambda: [insert_interpolation_reference(c, m) for c in normalized]),
+        (f"transition (n={n})", lambda: [transition(a, b, n) for a, b in pairs],
+         lambda: [transition_reference(a, b, n) for a, b in pairs]),
+    ]
+
+
+def median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def run(num_signs: int, n: int, m: int, repeats: int) -> dict:
+    clips = sentence(num_signs)
+    frames_out = output_length([c.shape[0] for c in clips], n, m)
+    rows = []
+    total_numba = total_ref = 0.0
+    for name, ours, reference in stages(clips, n, m):
+        ours(), reference()  # first calls outside the timing (allocations, caches)
+        t_ours, t_ref = [], []
+        for _ in range(repeats):  # alternate so both see the same machine state
+            t_ours.append(median_seconds(ours, 1))
+            t_ref.append(median_seconds(reference, 1))
+        a, b = statistics.median(t_ours), statistics.median(t_ref)
+        total_numba += a
+        total_ref += b
+        rows.append({"stage": name, "numba_us_per_frame": 1e6 * a / frames_out,
+                     "numpy_us_per_frame": 1e6 * b / frames_out, "speedup": b / a})
+    rows.append({"stage": "normalize + insert + transition", "numba_us_per_frame": 1e6 * total_numba / frames_out,
+                 "numpy_us_per_frame": 1e6 * total_ref / frames_out, "speedup": total_ref / total_numba})
+    return {"signs": num_signs, "output_frames": frames_out, "n": n, "m": m, "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--signs", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--n", type=int, default=8, help="num_interpolation")
+    parser.add_argument("--m", type=int, default=1, help="num_insert_interpolation")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args()
+
+    warm_up()
+    report = {
+        "date": dt.date.today().isoformat(),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        "command": "python benchmarks/kernels.py " + " ".join(f"--signs {s}" for s in args.signs),
+        "runs": [run(s, args.n, args.m, args.repeats) for s in args.signs],
+    }
+    print(f"# kernels, {report['date']}, {report['machine']}")
+    for r in report["runs"]:
+        print(f"\n{r['signs']} signs -> {r['output_frames']} output frames (n={r['n']}, m={r['m']})")
+        print(f"{'stage':34s} {'numba µs/frame':>15s} {'NumPy µs/frame':>15s} {'speed-up':>9s}")
+        for row in r["rows"]:
+            print(f"{row['stage']:34s} {row['numba_us_per_frame']:15.2f} {row['numpy_us_per_frame']:15.2f} {row['speedup']:8.1f}x")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""The lexicon: sign ID -> keypoint clip, through an LRU cache in front of a Store.
+
+Reading (`Lexicon`) and building (`LexiconWriter`) share one on-store layout:
+
+    signs.json          the sign table (see table.py), written LAST by the writer
+    clips/<id>.npz      keypoint clips (see clip.py); a clip may be shared by several signs
+
+Every method blocks on store I/O on a cache miss: async callers use `asyncio.to_thread`.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from signstream.config import Settings
+from signstream.errors import CorruptClip, LexiconNotFound, UnknownSign
+from signstream.lexicon.cache import LRUCache
+from signstream.lexicon.clip import decode_clip, encode_clip
+from signstream.lexicon.sign_id import SIGN_MARK, canonical_sign_id, display_sign_id
+from signstream.lexicon.store import Store, open_store
+from signstream.lexicon.table import TABLE_KEY, SignEntry, SignTable
+
+log = logging.getLogger(__name__)
+
+# Sign IDs that are also portable file names everywhere (no case/NFC surprises beyond case).
+_PLAIN_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+
+
+@dataclass(frozen=True)
+class SignClip:
+    """The frames of one sign: `frames` is read-only float32 (T, K, 3), T = end - start + 1."""
+
+    sign_id: str            # canonical
+    frames: np.ndarray
+    fps: float
+    gloss: str | None = None
+
+    @property
+    def display_id(self) -> str:
+        return display_sign_id(self.sign_id)
+
+
+class Lexicon:
+    """Looks signs up in a Store. Thread-safe; the table is loaded once, on first use."""
+
+    def __init__(self, store: Store, cache_bytes: int):
+        self.store = store
+        self._cache = LRUCache(cache_bytes)
+        self._table: SignTable | None = None
+        self._table_lock = threading.Lock()
+
+    @property
+    def location(self) -> str:
+        """Where the lexicon lives, for messages (a directory or s3://bucket/prefix)."""
+        return self.store.describe()
+
+    @property
+    def table(self) -> SignTable:
+        """The sign table, loaded on first access. A failed load is retried on the next call."""
+        table = self._table
+        if table is not None:
+            return table
+        with self._table_lock:
+            if self._table is None:
+                self._table = self._load_table()
+            return self._table
+
+    def _load_table(self) -> SignTable:
+        try:
+            data = self.store.get(TABLE_KEY)
+        except KeyError:
+            raise LexiconNotFound(
+                f"the lexicon at {self.store.describe()} has no {TABLE_KEY}; build one with "
+                "`signstream lexicon demo DIR` or `signstream ingest`, or point --lexicon elsewhere"
+            ) from None
+        table = SignTable.from_json_bytes(data)
+        log.info("lexicon %s: %d signs loaded, %d rows rejected",
+                 self.store.describe(), len(table.entries), len(table.rejected))
+        return table
+
+    def _entry(self, sign_id: str) -> SignEntry:
+        entry = self.table.entries.get(sign_id)
+        if entry is None:
+            raise UnknownSign(
+                f"sign {display_sign_id(sign_id)} is not in the lexicon at {self.store.describe()}; "
+                "see `signstream lexicon list` for the available signs",
+                sign_id=display_sign_id(sign_id),
+            )
+        return entry
+
+    def get_clip(self, raw_sign_id: str) -> SignClip:
+        """Frames of one sign. Raises InvalidSignId (before any I/O), UnknownSign, CorruptClip,
+        StoreUnavailable, LexiconNotFound."""
+        sign_id = canonical_sign_id(raw_sign_id)
+        entry = self._entry(sign_id)
+        cached = self._cache.get(sign_id)
+        if cached is not None:
+            return cached
+        # Two threads missing the same sign both load it; harmless, and simpler than per-key locks.
+        clip = self._load_clip(entry)
+        self._cache.put(sign_id, clip, clip.frames.nbytes)
+        return clip
+
+    def _load_clip(self, entry: SignEntry) -> SignClip:
+        try:
+            data = self.store.get(entry.clip_key)
+        except KeyError:
+            raise CorruptClip(
+                f"sign {display_sign_id(entry.sign_id)} refers to clip {entry.clip_key!r}, which is missing "
+                f"from {self.store.describe()}; re-run `signstream ingest` for it",
+                sign_id=display_sign_id(entry.sign_id),
+            ) from None
+        except ValueError as exc:
+            # The table checked the key's syntax; this is e.g. a symlink leaving a local store's root.
+            raise CorruptClip(
+                f"sign {display_sign_id(entry.sign_id)} refers to clip {entry.clip_key!r}, which cannot be "
+                f"read from {self.store.describe()}: {exc}; re-run `signstream ingest` for it",
+                sign_id=display_sign_id(entry.sign_id),
+            ) from exc
+        frames, clip_fps = decode_clip(data, entry.clip_key)
+        if entry.end_frame >= len(frames):
+            raise CorruptClip(
+                f"sign {display_sign_id(entry.sign_id)} wants frames {entry.start_frame}..{entry.end_frame} "
+                f"of clip {entry.clip_key!r}, which has only {len(frames)}; re-run `signstream ingest` for it",
+                sign_id=display_sign_id(entry.sign_id),
+            )
+        if abs(clip_fps - entry.fps) > 1e-3:
+            # The table is authoritative (it is what ingest measured for this sign); say so once per load.
+            log.warning("sign %s: table fps %.3f differs from clip %s fps %.3f; using the table's",
+                        display_sign_id(entry.sign_id), entry.fps, entry.clip_key, clip_fps)
+        # Copy: the slice would otherwise keep the whole (possibly long, shared) video alive.
+        frames = frames[entry.start_frame:entry.end_frame + 1].copy()
+        frames.setflags(write=False)   # cached and shared between sessions: nobody may edit it
+        return SignClip(entry.sign_id, frames, entry.fps, entry.gloss)
+
+    def missing(self, raw_ids: Iterable[str]) -> list[str]:
+        """Display IDs (¶x) of the given signs that the table lacks, in order, without repeats.
+        Every ID is validated first: one invalid ID raises InvalidSignId."""
+        canonical = [canonical_sign_id(raw) for raw in raw_ids]
+        entries = self.table.entries
+        return [display_sign_id(s) for s in dict.fromkeys(canonical) if s not in entries]
+
+    def list_signs(self, prefix: str = "", limit: int = 0) -> list[str]:
+        """Canonical IDs in sorted order starting with `prefix` (¶ optional); limit 0 = all."""
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        if prefix.startswith(SIGN_MARK):
+            prefix = prefix[1:]
+        ids = sorted(s for s in self.table.entries if s.startswith(prefix))
+        return ids[:limit] if limit else ids
+
+    def cache_stats(self) -> dict[str, int]:
+        return self._cache.stats()
+
+
+def open_lexicon(settings: Settings) -> Lexicon:
+    """The lexicon the settings point at (directory or s3://); nothing is read until first use."""
+    return Lexicon(open_store(settings.lexicon, settings.s3), settings.cache_mib * 1024 * 1024)
+
+
+def default_clip_key(sign_id: str) -> str:
+    """`clips/<id>.npz` for plain ASCII IDs; otherwise a hash, so no ID can make an odd file name."""
+    if _PLAIN_KEY_ID.match(sign_id):
+        return f"clips/{sign_id}.npz"
+    digest = hashlib.sha256(sign_id.encode("utf-8")).hexdigest()[:32]
+    return f"clips/sha256-{digest}.npz"
+
+
+class LexiconWriter:
+    """Builds or extends a lexicon: clips are written at once, `signs.json` only on `commit()`.
+
+    Readers therefore never see a table naming clips that are not there yet.
+    """
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._pending: dict[str, SignEntry] = {}
+
+    def write_clip(self, clip_key: str, frames: np.ndarray, fps: float) -> None:
+        """Store one clip (e.g. a whole source video that several signs will slice)."""
+        self.store.put(clip_key, encode_clip(frames, fps))
+
+    def add_entry(self, entry: SignEntry) -> None:
+        """Record a sign whose clip is already in the store (see write_clip)."""
+        self._pending[entry.sign_id] = entry
+
+    def add_sign(self, sign_id: str, frames: np.ndarray, fps: float, gloss: str | None = None,
+                 clip_key: str | None = None) -> SignEntry:
+        """Store `frames` (T, K, 3) as the whole clip of one sign and record its entry."""
+        canonical = canonical_sign_id(sign_id)
+        key = clip_key if clip_key is not None else default_clip_key(canonical)
+        data = encode_clip(frames, fps)      # validates frames and fps before anything is written
+        entry = SignEntry(canonical, key, 0, len(frames) - 1, fps, gloss)
+        self.store.put(key, data)
+        self.add_entry(entry)
+        return entry
+
+    def commit(self) -> SignTable:
+        """Merge pending entries into the stored table (new entries win) and write it atomically."""
+        try:
+            existing = SignTable.from_json_bytes(self.store.get(TABLE_KEY))
+        except KeyError:
+            existing = SignTable()
+        if existing.rejected:
+            log.warning("%d unreadable rows of the existing %s in %s are dropped on rewrite",
+                        len(existing.rejected), TABLE_KEY, self.store.describe())
+        table = existing.merged(self._pending.values())
+        self.store.put(TABLE_KEY, table.to_json_bytes())
+        log.info("lexicon %s: committed %d new/updated signs, %d in total",
+                 self.store.describe(), len(self._pending), len(table.entries))
+        self._pending.clear()
+        return table

@@ -1,0 +1,116 @@
+"""Still-image encoders for rendered frames: RGB uint8 (H, W, 3) in, bytes out.
+
+Every function takes and returns RGB; the swap to cv2's BGR happens here and nowhere else.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from signstream.errors import InvalidArgument
+
+__all__ = [
+    "Encoder",
+    "ENCODERS",
+    "check_rgb",
+    "decode_image",
+    "encode_jpeg",
+    "encode_png",
+    "encode_raw",
+    "get_encoder",
+]
+
+
+def check_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Return `rgb` if it is a (H, W, 3) uint8 image with H, W >= 1, else raise ValueError."""
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        shape = getattr(rgb, "shape", None)
+        dtype = getattr(rgb, "dtype", type(rgb).__name__)
+        raise ValueError(f"expected an RGB image of shape (H, W, 3) and dtype uint8, got {dtype} {shape}")
+    if rgb.shape[0] == 0 or rgb.shape[1] == 0:
+        raise ValueError(f"image must not be empty, got shape {rgb.shape}")
+    return rgb
+
+
+def _imencode(ext: str, rgb: np.ndarray, params: list[int]) -> bytes:
+    bgr = cv2.cvtColor(check_rgb(rgb), cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(ext, bgr, params)
+    if not ok:
+        raise ValueError(f"cv2 could not encode a {rgb.shape} image as {ext}")
+    return buf.tobytes()
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    """(H, W, 3) uint8 RGB -> baseline JPEG bytes; quality 0-100."""
+    if not 0 <= int(quality) <= 100:
+        raise ValueError(f"JPEG quality must be in 0..100, got {quality}")
+    return _imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+
+
+def encode_png(rgb: np.ndarray, compression: int = 1) -> bytes:
+    """(H, W, 3) uint8 RGB -> PNG bytes (lossless); compression 0 (none) - 9 (smallest, slowest).
+
+    The default 1 is a streaming choice: rendered skeletons are mostly black and compress well even at
+    the fastest level.
+    """
+    if not 0 <= int(compression) <= 9:
+        raise ValueError(f"PNG compression must be in 0..9, got {compression}")
+    return _imencode(".png", rgb, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
+
+
+def encode_raw(rgb: np.ndarray) -> bytes:
+    """(H, W, 3) uint8 RGB -> its H*W*3 bytes in C order (row-major, R G B per pixel); no header."""
+    return np.ascontiguousarray(check_rgb(rgb)).tobytes()
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Encoded image bytes (JPEG, PNG, ... anything cv2 reads) -> (H, W, 3) uint8 RGB. For tests and clients.
+
+    Grey or alpha images come back as three-channel RGB. Raises ValueError if the bytes don't decode.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
+    if bgr is None:
+        raise ValueError(f"could not decode {len(data)} bytes as an image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """A named frame encoder: call it with an RGB frame to get bytes. `media_type` is for clients/HTTP."""
+
+    name: str
+    media_type: str
+    encode: Callable[[np.ndarray], bytes]
+
+    def __call__(self, rgb: np.ndarray) -> bytes:
+        return self.encode(rgb)
+
+
+ENCODERS: dict[str, Encoder] = {
+    "jpeg": Encoder("jpeg", "image/jpeg", encode_jpeg),
+    "png": Encoder("png", "image/png", encode_png),
+    "raw_rgb": Encoder("raw_rgb", "application/octet-stream", encode_raw),
+}
+
+
+def get_encoder(name: str, **options: int) -> Encoder:
+    """The encoder called `name` ("jpeg", "png", "raw_rgb"), with keyword options bound if given
+    (e.g. `get_encoder("jpeg", quality=80)`). Raises InvalidArgument (field "encoding") for other names.
+    """
+    try:
+        encoder = ENCODERS[name]
+    except KeyError:
+        raise InvalidArgument(
+            f"unknown frame encoding {name!r}; use one of {', '.join(sorted(ENCODERS))}", field="encoding"
+        ) from None
+    if not options:
+        return encoder
+    bound = functools.partial(encoder.encode, **options)
+    # Fail now, not on the first frame, if an option name or value is wrong.
+    bound(np.zeros((2, 2, 3), dtype=np.uint8))
+    return Encoder(encoder.name, encoder.media_type, bound)

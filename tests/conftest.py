@@ -1,0 +1,88 @@
+"""Shared pytest fixtures. Keep each fixture small and documented; append new ones below."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+MOTO_START_TIMEOUT_S = 30.0
+
+# Fake credentials for the moto server; the real ones of whoever runs the tests must never be used.
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_SESSION_TOKEN": None,
+    "AWS_SECURITY_TOKEN": None,
+    "AWS_PROFILE": None,
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, release it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers_http(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1.0):
+            return True
+    except urllib.error.HTTPError:
+        return True                      # any HTTP status means the server is up
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory) -> str:
+    """A real `moto_server` (S3 over HTTP) on 127.0.0.1; yields its endpoint URL.
+
+    Sets fake AWS credentials in os.environ for the session and restores the previous values after.
+    """
+    saved = {name: os.environ.get(name) for name in _FAKE_AWS_ENV}
+    for name, value in _FAKE_AWS_ENV.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    process = None
+    try:
+        with open(log_path, "wb") as log_file:   # a file, not a pipe: a full pipe would block moto
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + MOTO_START_TIMEOUT_S
+        while not _answers_http(endpoint):
+            if process.poll() is not None:
+                pytest.fail(f"moto_server exited with code {process.returncode}; log:\n"
+                            f"{log_path.read_text(errors='replace')[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"moto_server did not answer on {endpoint} within {MOTO_START_TIMEOUT_S:.0f} s; "
+                            f"log:\n{log_path.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.05)             # poll interval, bounded by the deadline above
+        yield endpoint
+    finally:
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
