@@ -1,0 +1,1 @@
+"""Client library for the SignStream gRPC gateway (lands with the gateway issue)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from signstream.errors import InvalidSignId, UnknownSign
+from signstream.kernels.warmup import warm_up
 from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
 from signstream.pipeline import SynthesisOptions, synthesize
 from signstream.render import frame_rate_from_clips
@@ -83,6 +84,7 @@ def generate(request: GenerateRequest, lexicon: Lexicon) -> GenerateResult:
     style = load_style(request.style_image_path, request.allow_default_style)
     seconds["style"] = time.perf_counter() - t1
 
+    seconds["kernel warm-up"] = warm_up()  # numba: compile or load the cache, kept out of synthesis
     t2 = time.perf_counter()
     chunks = synthesize(((c.sign_id, c.frames) for c in clips), style.params, options)
     sentence = SentenceFrames.from_chunks(chunks)

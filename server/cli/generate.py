@@ -45,6 +45,18 @@ def run(args: argparse.Namespace) -> int:
     )
     result = generate(request, open_lexicon(settings))
     print(f"{result.num_frames} frames, {result.width}x{result.height} at {result.fps:g} fps")
+    print(timing_line(result.seconds, result.num_frames))
     for path in result.paths.values():
         print(path)
     return 0
+
+
+def timing_line(seconds: dict[str, float], frames: int) -> str:
+    """Per-stage wall time, plus per-frame figures for the two frame-proportional stages."""
+    parts = [f"{name} {1000 * s:.0f} ms" for name, s in seconds.items()]
+    synth, write = seconds.get("synthesize", 0.0), seconds.get("write", 0.0)
+    if frames:
+        parts.append(f"synthesis {1e6 * synth / frames:.1f} µs/frame")
+        if write > 0:
+            parts.append(f"render+encode {frames / write:.0f} frames/s")
+    return "timings: " + ", ".join(parts)

@@ -1,0 +1,72 @@
+"""Sentence assembly (incremental, as the gateway will stream it) and settings."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from signstream.config import settings_from_env
+from signstream.errors import InvalidArgument
+from signstream.kernels import layout as L
+from signstream.lexicon.demo import demo_signs
+from signstream.pipeline import FrameKind, Sentence, SynthesisOptions, output_length, sign_kinds, synthesize
+from signstream.style import DEFAULT_STYLE
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return [(s.sign_id, s.frames) for s in demo_signs()[:3]]
+
+
+def test_each_sign_releases_its_transition_then_its_frames(clips):
+    sentence = Sentence(DEFAULT_STYLE, SynthesisOptions(num_interpolation=4, num_insert_interpolation=2))
+    first = sentence.add(*clips[0])
+    T0 = clips[0][1].shape[0]
+    assert len(first) == T0 + (T0 - 1) * 2                       # no transition before the first sign
+    assert set(first.kinds) == {FrameKind.SIGN, FrameKind.INSERTED}
+    second = sentence.add(*clips[1])
+    assert list(second.kinds[:4]) == [FrameKind.TRANSITION] * 4
+    assert second.sign_id == clips[1][0]                           # transitions carry the incoming sign
+    # the transition starts from where the previous sign ended
+    lead = second.frames[0, L.NOSE, :2]
+    end, start = first.frames[-1, L.NOSE, :2], second.frames[4, L.NOSE, :2]
+    np.testing.assert_allclose(lead, end + (start - end) / 5, atol=1e-6)
+
+
+def test_batch_equals_incremental(clips):
+    opts = SynthesisOptions(num_interpolation=3)
+    batch = synthesize(clips, DEFAULT_STYLE, opts)
+    sentence = Sentence(DEFAULT_STYLE, opts)
+    for chunk, (sign_id, frames) in zip(batch, clips):
+        np.testing.assert_array_equal(chunk.frames, sentence.add(sign_id, frames).frames)
+    total = sum(len(c) for c in batch)
+    assert total == output_length([f.shape[0] for _, f in clips], 3, 0)
+
+
+@pytest.mark.parametrize(
+    "options, field",
+    [
+        (SynthesisOptions(num_interpolation=-1), "num_interpolation"),
+        (SynthesisOptions(num_interpolation=121), "num_interpolation"),
+        (SynthesisOptions(num_insert_interpolation=9), "num_insert_interpolation"),
+        (SynthesisOptions(normalization="nope"), "normalization"),
+    ],
+)
+def test_options_out_of_limits_name_the_field(options, field):
+    with pytest.raises(InvalidArgument) as info:
+        Sentence(DEFAULT_STYLE, options)
+    assert info.value.field == field and field in info.value.message
+
+
+def test_sign_kinds_layout():
+    assert list(sign_kinds(3, 2)) == [0, 2, 2, 0, 2, 2, 0]
+    assert list(sign_kinds(1, 5)) == [0]
+
+
+def test_settings_env_then_flags():
+    env = {"SIGNSTREAM_LEXICON": "s3://b/p", "SIGNSTREAM_CACHE_MIB": "64", "SIGNSTREAM_S3_ENDPOINT_URL": "http://127.0.0.1:9"}
+    s = settings_from_env(env)
+    assert (s.lexicon, s.cache_mib, s.s3.endpoint_url) == ("s3://b/p", 64, "http://127.0.0.1:9")
+    s = settings_from_env(env, lexicon="dir", s3_region="eu-west-1", s3_endpoint_url=None)
+    assert (s.lexicon, s.s3.region, s.s3.endpoint_url) == ("dir", "eu-west-1", "http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="SIGNSTREAM_CACHE_MIB"):
+        settings_from_env({"SIGNSTREAM_CACHE_MIB": "lots"})
