@@ -63,14 +63,61 @@ def _ratio(target, measured):
 
 
 @njit(cache=True, nogil=True)
+def _pivots(out, valid, points, pivot):
+    """Per-frame pivot (T, 2) and whether there is one (T,).
+
+    A frame that lost its pivot point (a dropped nose or shoulder) borrows the pivot of the nearest
+    frame that has it, moved by how far the group's centroid moved between the two frames: scaling
+    is then applied in every frame, so a single dropped point never makes a part pop in size."""
+    T = out.shape[0]
+    centroid = np.zeros((T, 2))
+    count = np.zeros(T, dtype=np.int64)
+    for t in range(T):
+        for i in range(points.shape[0]):
+            k = points[i]
+            if k != pivot and valid[t, k]:
+                centroid[t, 0] += out[t, k, 0]
+                centroid[t, 1] += out[t, k, 1]
+                count[t] += 1
+        if count[t] > 0:
+            centroid[t, 0] /= count[t]
+            centroid[t, 1] /= count[t]
+    piv = np.zeros((T, 2))
+    has = np.zeros(T, dtype=np.bool_)
+    for t in range(T):
+        if valid[t, pivot]:
+            piv[t, 0] = out[t, pivot, 0]
+            piv[t, 1] = out[t, pivot, 1]
+            has[t] = True
+    for t in range(T):
+        if valid[t, pivot] or count[t] == 0:
+            continue
+        best = -1
+        for d in range(1, T):          # nearest first; the earlier frame wins a tie
+            for s in (t - d, t + d):
+                if 0 <= s < T and valid[s, pivot] and count[s] > 0:
+                    best = s
+                    break
+            if best >= 0:
+                break
+        if best >= 0:
+            piv[t, 0] = out[best, pivot, 0] + centroid[t, 0] - centroid[best, 0]
+            piv[t, 1] = out[best, pivot, 1] + centroid[t, 1] - centroid[best, 1]
+            has[t] = True
+    return piv, has
+
+
+@njit(cache=True, nogil=True)
 def _scale_about_pivot(out, valid, points, pivot, r, scale_x, scale_y):
-    """Per frame: points p <- pivot + r (p - pivot) in the chosen axes; frames without a pivot stay."""
+    """Per frame: points p <- pivot + r (p - pivot) in the chosen axes (see _pivots for frames
+    without the pivot point; a clip that never shows it stays unscaled)."""
+    piv, has = _pivots(out, valid, points, pivot)
     T = out.shape[0]
     for t in range(T):
-        if not valid[t, pivot]:
+        if not has[t]:
             continue
-        px = out[t, pivot, 0]
-        py = out[t, pivot, 1]
+        px = piv[t, 0]
+        py = piv[t, 1]
         for i in range(points.shape[0]):
             k = points[i]
             if valid[t, k]:
@@ -161,11 +208,30 @@ def _ratio_ref(target: float, measured: float) -> float:
     return target / measured if measured > _EPS and target > _EPS else 1.0
 
 
+def _pivots_ref(out, valid, points, pivot):
+    """NumPy version of _pivots: same substitute pivot for frames that lost the pivot point."""
+    others = points[points != pivot]
+    sel = valid[:, others]
+    count = sel.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroid = (out[:, others, :2] * sel[..., None]).sum(axis=1) / count[:, None]
+    has = valid[:, pivot].copy()
+    piv = np.where(has[:, None], out[:, pivot, :2], 0.0)
+    donors = np.flatnonzero(valid[:, pivot] & (count > 0))
+    for t in np.flatnonzero(~valid[:, pivot] & (count > 0)):
+        if donors.size:
+            dist = np.abs(donors - t)
+            s = donors[np.argmin(dist)]          # argmin picks the earlier frame on a tie
+            piv[t] = out[s, pivot, :2] + centroid[t] - centroid[s]
+            has[t] = True
+    return piv, has
+
+
 def _scale_about_pivot_ref(out, valid, points, pivot, r, axes):
-    has_pivot = valid[:, pivot]
-    sel = valid[:, points] & has_pivot[:, None]
+    piv, has = _pivots_ref(out, valid, points, pivot)
+    sel = valid[:, points] & has[:, None]
     for axis in axes:
-        p = out[:, pivot, axis][:, None]
+        p = piv[:, axis][:, None]
         block = out[:, points, axis]
         out[:, points, axis] = np.where(sel, p + r * (block - p), block)
 
