@@ -19,6 +19,9 @@ _EPS = 1e-6
 _NOSE, _NECK, _RSH, _LSH, _REAR, _LEAR = L.NOSE, L.NECK, L.R_SHOULDER, L.L_SHOULDER, L.R_EAR, L.L_EAR
 _F0, _F16 = L.FACE_TOP
 _F4, _F12 = L.FACE_BOTTOM
+# The kernel takes these as an argument, not as globals: numba freezes globals into the compiled code
+# and its on-disk cache is keyed on this file only, so a changed layout.py would be silently ignored.
+LANDMARKS = np.array([_NOSE, _NECK, _RSH, _LSH, _REAR, _LEAR, _F0, _F16, _F4, _F12], dtype=np.int64)
 
 
 # --------------------------------------------------------------------------- validity
@@ -128,27 +131,29 @@ def _scale_about_pivot(out, valid, points, pivot, r, scale_x, scale_y):
 
 
 @njit(cache=True, nogil=True)
-def normalize_signmail(frames, valid, style, head, left_arm, right_arm):
-    """frames (T, K, 3) float32, valid bool (T, K), style (6,) float64, point index arrays
-    -> normalized (T, K, 3) float32."""
+def normalize_signmail(frames, valid, style, landmarks, head, left_arm, right_arm):
+    """frames (T, K, 3) float32, valid bool (T, K), style (6,) float64, landmarks (10,) = LANDMARKS,
+    point index arrays -> normalized (T, K, 3) float32."""
     T, K, _ = frames.shape
+    nose, neck, rsh, lsh, rear, lear = landmarks[0], landmarks[1], landmarks[2], landmarks[3], landmarks[4], landmarks[5]
+    f0, f16, f4, f12 = landmarks[6], landmarks[7], landmarks[8], landmarks[9]
     out = frames.astype(np.float64)
 
     # 1. r_w = shoulder / mean shoulder width: scale x and y of everything about the origin.
     total = 0.0
     count = 0
     for t in range(T):
-        if valid[t, _RSH] and valid[t, _LSH]:
-            dx = out[t, _RSH, 0] - out[t, _LSH, 0]
-            dy = out[t, _RSH, 1] - out[t, _LSH, 1]
+        if valid[t, rsh] and valid[t, lsh]:
+            dx = out[t, rsh, 0] - out[t, lsh, 0]
+            dy = out[t, rsh, 1] - out[t, lsh, 1]
             total += np.sqrt(dx * dx + dy * dy)
             count += 1
     r_w = _ratio(style[0], total / count if count > 0 else 0.0)
     # 2 is computed after 1, so both passes are fused into one scaling of y by r_w * r_y.
     m = 0.0
     for t in range(T):
-        if valid[t, _NECK] and valid[t, _REAR] and valid[t, _LEAR]:
-            d = abs(r_w * (out[t, _NECK, 1] - 0.5 * (out[t, _REAR, 1] + out[t, _LEAR, 1])))
+        if valid[t, neck] and valid[t, rear] and valid[t, lear]:
+            d = abs(r_w * (out[t, neck, 1] - 0.5 * (out[t, rear, 1] + out[t, lear, 1])))
             if d > m:
                 m = d
     r_y = _ratio(style[1], m)
@@ -157,9 +162,9 @@ def normalize_signmail(frames, valid, style, head, left_arm, right_arm):
     mx = 0.0
     my = 0.0
     for t in range(T):
-        if valid[t, _NECK]:
-            mx = style[2] - out[t, _NECK, 0] * r_w
-            my = style[3] - out[t, _NECK, 1] * r_w * r_y
+        if valid[t, neck]:
+            mx = style[2] - out[t, neck, 0] * r_w
+            my = style[3] - out[t, neck, 1] * r_w * r_y
             break
     for t in range(T):
         for k in range(K):
@@ -170,26 +175,26 @@ def normalize_signmail(frames, valid, style, head, left_arm, right_arm):
     # 4. Head width to the style's ear distance, x only, pinned at the nose.
     m = 0.0
     for t in range(T):
-        if valid[t, _REAR] and valid[t, _LEAR]:
-            d = abs(out[t, _REAR, 0] - out[t, _LEAR, 0])
+        if valid[t, rear] and valid[t, lear]:
+            d = abs(out[t, rear, 0] - out[t, lear, 0])
             if d > m:
                 m = d
     r_ear = _ratio(style[4], m)
-    _scale_about_pivot(out, valid, head, _NOSE, r_ear, True, False)
+    _scale_about_pivot(out, valid, head, nose, r_ear, True, False)
 
     # 5, 6. Arms and hands follow the head's ratio, pinned at their shoulder.
-    _scale_about_pivot(out, valid, left_arm, _LSH, r_ear, True, True)
-    _scale_about_pivot(out, valid, right_arm, _RSH, r_ear, True, True)
+    _scale_about_pivot(out, valid, left_arm, lsh, r_ear, True, True)
+    _scale_about_pivot(out, valid, right_arm, rsh, r_ear, True, True)
 
     # 7. Face length, y only, pinned at the nose.
     m = 0.0
     for t in range(T):
-        if valid[t, _F0] and valid[t, _F16] and valid[t, _F4] and valid[t, _F12]:
-            d = abs(0.5 * (out[t, _F0, 1] + out[t, _F16, 1]) - 0.5 * (out[t, _F4, 1] + out[t, _F12, 1]))
+        if valid[t, f0] and valid[t, f16] and valid[t, f4] and valid[t, f12]:
+            d = abs(0.5 * (out[t, f0, 1] + out[t, f16, 1]) - 0.5 * (out[t, f4, 1] + out[t, f12, 1]))
             if d > m:
                 m = d
     r_face = _ratio(style[5], m)
-    _scale_about_pivot(out, valid, head, _NOSE, r_face, False, True)
+    _scale_about_pivot(out, valid, head, nose, r_face, False, True)
 
     return out.astype(np.float32)
 
@@ -197,7 +202,7 @@ def normalize_signmail(frames, valid, style, head, left_arm, right_arm):
 def normalize_clip(frames: np.ndarray, style: np.ndarray) -> np.ndarray:
     """Normalize one sign clip (T, K, 3) to a style (6,) with the numba kernel."""
     return normalize_signmail(
-        frames, validity(frames), np.asarray(style, dtype=np.float64),
+        frames, validity(frames), np.asarray(style, dtype=np.float64), LANDMARKS,
         L.HEAD_POINTS, L.LEFT_ARM_POINTS, L.RIGHT_ARM_POINTS,
     )
 

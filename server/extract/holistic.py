@@ -77,7 +77,7 @@ class HolisticExtractor:
         """rgb (H, W, 3) uint8 -> HolisticArrays."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-        image = np.ascontiguousarray(rgb)
+        image = np.ascontiguousarray(rgb).view()   # a view: the caller's array keeps its flags
         image.flags.writeable = False  # lets MediaPipe avoid a copy
         with self._lock:
             results = self._graph.process(image)

@@ -164,12 +164,18 @@ def open_lexicon(settings: Settings) -> Lexicon:
     return Lexicon(open_store(settings.lexicon, settings.s3), settings.cache_mib * 1024 * 1024)
 
 
-def default_clip_key(sign_id: str) -> str:
-    """`clips/<id>.npz` for plain ASCII IDs; otherwise a hash, so no ID can make an odd file name."""
+def default_clip_key(sign_id: str, data: bytes) -> str:
+    """`clips/<id>-<content hash>.npz` for plain ASCII IDs; a hash of the ID otherwise, so no ID can
+    make an odd file name.
+
+    The content hash makes keys immutable: re-writing a sign puts its new clip beside the old one,
+    and the live table keeps pointing at the old clip until `commit()` switches it. (It also keeps
+    `Hello` and `hello` apart on case-insensitive file systems unless their clips are identical.)"""
+    content = hashlib.sha256(data).hexdigest()[:16]
     if _PLAIN_KEY_ID.match(sign_id):
-        return f"clips/{sign_id}.npz"
+        return f"clips/{sign_id}-{content}.npz"
     digest = hashlib.sha256(sign_id.encode("utf-8")).hexdigest()[:32]
-    return f"clips/sha256-{digest}.npz"
+    return f"clips/sha256-{digest}-{content}.npz"
 
 
 class LexiconWriter:
@@ -194,8 +200,8 @@ class LexiconWriter:
                  clip_key: str | None = None) -> SignEntry:
         """Store `frames` (T, K, 3) as the whole clip of one sign and record its entry."""
         canonical = canonical_sign_id(sign_id)
-        key = clip_key if clip_key is not None else default_clip_key(canonical)
         data = encode_clip(frames, fps)      # validates frames and fps before anything is written
+        key = clip_key if clip_key is not None else default_clip_key(canonical, data)
         entry = SignEntry(canonical, key, 0, len(frames) - 1, fps, gloss)
         self.store.put(key, data)
         self.add_entry(entry)

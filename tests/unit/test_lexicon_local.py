@@ -338,10 +338,13 @@ def test_writer_and_reader_round_trip_with_inclusive_slices(built):
 
 def test_writer_keys(built):
     store, _, _ = built
-    assert store.exists("clips/hello.npz")
-    unicode_key = default_clip_key("ol\u00e1")
+    table = Lexicon(store, 1 << 20).table
+    assert table.entries["hello"].clip_key.startswith("clips/hello-")
+    assert store.exists(table.entries["hello"].clip_key)
+    unicode_key = table.entries["ol\u00e1"].clip_key
     assert unicode_key.startswith("clips/sha256-") and store.exists(unicode_key)
-    assert default_clip_key("HELLO_2") == "clips/HELLO_2.npz"
+    assert default_clip_key("HELLO_2", b"x").startswith("clips/HELLO_2-")
+    assert default_clip_key("HELLO_2", b"x") != default_clip_key("HELLO_2", b"y")   # content-addressed
 
 
 def test_commit_merges_and_writes_table_last(built):
@@ -350,13 +353,24 @@ def test_commit_merges_and_writes_table_last(built):
     writer = LexiconWriter(counting)
     writer.add_sign("hello", make_frames(2, seed=9), 50.0)          # replaces the old hello
     writer.add_sign("new-sign", make_frames(4, seed=8), 30.0)
-    assert counting.puts == ["clips/hello.npz", "clips/new-sign.npz"]   # clips are written at once
+    assert [k.rsplit("-", 1)[0] for k in counting.puts] == ["clips/hello", "clips/new-sign"]   # at once
     table = writer.commit()
     assert counting.puts[-1] == TABLE_KEY
     assert sorted(table.entries) == ["first", "hello", "new-sign", "ol\u00e1", "second"]
     lexicon = Lexicon(store, cache_bytes=1 << 20)
     assert lexicon.get_clip("hello").fps == 50.0
     assert len(lexicon.get_clip("hello").frames) == 2
+
+
+def test_rewriting_a_sign_keeps_readers_consistent_until_commit(built):
+    """Re-ingesting a sign must not change what the live table serves before commit()."""
+    store, _, _ = built
+    old = Lexicon(store, 1 << 20).get_clip("hello").frames.copy()
+    writer = LexiconWriter(store)
+    writer.add_sign("hello", make_frames(len(old) + 7, seed=99), 25.0)   # longer, different clip
+    np.testing.assert_array_equal(Lexicon(store, 1 << 20).get_clip("hello").frames, old)
+    writer.commit()
+    assert len(Lexicon(store, 1 << 20).get_clip("hello").frames) == len(old) + 7
 
 
 def test_nothing_visible_before_commit(tmp_path):
@@ -374,10 +388,11 @@ def test_second_get_is_served_from_cache(built):
     counting = CountingStore(store)
     lexicon = Lexicon(counting, cache_bytes=64 << 20)
     one = lexicon.get_clip("hello")
-    assert counting.gets == [TABLE_KEY, "clips/hello.npz"]
+    hello_key = lexicon.table.entries["hello"].clip_key
+    assert counting.gets == [TABLE_KEY, hello_key]
     two = lexicon.get_clip("\u00b6hello")
     assert two is one
-    assert counting.gets == [TABLE_KEY, "clips/hello.npz"]
+    assert counting.gets == [TABLE_KEY, hello_key]
     stats = lexicon.cache_stats()
     assert stats["hits"] == 1 and stats["misses"] == 1 and stats["items"] == 1
     assert stats["bytes"] == one.frames.nbytes

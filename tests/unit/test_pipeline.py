@@ -70,3 +70,21 @@ def test_settings_env_then_flags():
     assert (s.lexicon, s.s3.region, s.s3.endpoint_url) == ("dir", "eu-west-1", "http://127.0.0.1:9")
     with pytest.raises(ValueError, match="SIGNSTREAM_CACHE_MIB"):
         settings_from_env({"SIGNSTREAM_CACHE_MIB": "lots"})
+
+
+def test_warm_up_covers_what_a_real_sentence_compiles():
+    """After warm_up, a sentence built from the lexicon's read-only clips compiles nothing new, so a
+    server that warmed up never stalls its first request on numba."""
+    from signstream.kernels import interpolate, normalize
+    from signstream.kernels.warmup import warm_up
+
+    kernels = (normalize.normalize_signmail, normalize.point_validity,
+               interpolate.insert_interpolation, interpolate.transition_frames)
+    warm_up()
+    before = [len(k.signatures) for k in kernels]
+    sentence = Sentence(DEFAULT_STYLE, SynthesisOptions(num_interpolation=3, num_insert_interpolation=1))
+    for sign in demo_signs()[:2]:
+        frames = sign.frames.copy()
+        frames.setflags(write=False)
+        sentence.add(sign.sign_id, frames)
+    assert [len(k.signatures) for k in kernels] == before
