@@ -93,7 +93,7 @@ def main() -> None:
     report = {
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
-        "command": "python benchmarks/kernels.py " + " ".join(f"--signs {s}" for s in args.signs),
+        "command": "python benchmarks/kernels.py --signs " + " ".join(map(str, args.signs)),
         "runs": [run(s, args.n, args.m, args.repeats) for s in args.signs],
     }
     print(f"# kernels, {report['date']}, {report['machine']}")
