@@ -111,10 +111,9 @@ def _pivots(out, valid, points, pivot):
 
 
 @njit(cache=True, nogil=True)
-def _scale_about_pivot(out, valid, points, pivot, r, scale_x, scale_y):
-    """Per frame: points p <- pivot + r (p - pivot) in the chosen axes (see _pivots for frames
-    without the pivot point; a clip that never shows it stays unscaled)."""
-    piv, has = _pivots(out, valid, points, pivot)
+def _scale_about_pivots(out, valid, points, piv, has, r, scale_x, scale_y):
+    """Per frame: points p <- pivot + r (p - pivot) in the chosen axes, with pivots from _pivots
+    (a clip that never shows the pivot point stays unscaled)."""
     T = out.shape[0]
     for t in range(T):
         if not has[t]:
@@ -180,11 +179,14 @@ def normalize_signmail(frames, valid, style, landmarks, head, left_arm, right_ar
             if d > m:
                 m = d
     r_ear = _ratio(style[4], m)
-    _scale_about_pivot(out, valid, head, nose, r_ear, True, False)
+    head_piv, head_has = _pivots(out, valid, head, nose)
+    _scale_about_pivots(out, valid, head, head_piv, head_has, r_ear, True, False)
 
     # 5, 6. Arms and hands follow the head's ratio, pinned at their shoulder.
-    _scale_about_pivot(out, valid, left_arm, lsh, r_ear, True, True)
-    _scale_about_pivot(out, valid, right_arm, rsh, r_ear, True, True)
+    piv, has = _pivots(out, valid, left_arm, lsh)
+    _scale_about_pivots(out, valid, left_arm, piv, has, r_ear, True, True)
+    piv, has = _pivots(out, valid, right_arm, rsh)
+    _scale_about_pivots(out, valid, right_arm, piv, has, r_ear, True, True)
 
     # 7. Face length, y only, pinned at the nose.
     m = 0.0
@@ -194,7 +196,9 @@ def normalize_signmail(frames, valid, style, landmarks, head, left_arm, right_ar
             if d > m:
                 m = d
     r_face = _ratio(style[5], m)
-    _scale_about_pivot(out, valid, head, nose, r_face, False, True)
+    # The head pivots of step 4 still hold for their y, the only axis used here: step 4 moved head
+    # points in x only and steps 5-6 moved arm points, which are not in the head.
+    _scale_about_pivots(out, valid, head, head_piv, head_has, r_face, False, True)
 
     return out.astype(np.float32)
 
