@@ -17,10 +17,25 @@ from .skeleton import MP_FACE_TO_IBUG68, MP_NECK_FROM, MP_POSE_TO_OPENPOSE
 VISIBILITY_THRESHOLD = 0.3
 
 
+def _missing(n: int) -> np.ndarray:
+    """(n, 3) flagged points, all missing: the seed's (-1, -1) with flag 0."""
+    out = np.full((n, 3), -1.0, dtype=np.float32)
+    out[:, 2] = 0.0
+    return out
+
+
+def _whole_part(xy: np.ndarray, present: bool) -> np.ndarray:
+    """A part MediaPipe finds whole or not at all: (n, 2) -> (n, 3) x, y, flag."""
+    out = _missing(len(xy))
+    if present:
+        out[:, :2] = xy
+        out[:, 2] = 1.0
+    return out
+
+
 def pose_to_openpose18(pose: np.ndarray) -> np.ndarray:
     """MediaPipe pose (33, 4) -> OpenPose-18 (18, 3): x, y, valid flag. All missing if pose is zero."""
-    out = np.full((18, 3), -1.0, dtype=np.float32)
-    out[:, 2] = 0.0
+    out = _missing(18)
     if not np.any(pose):
         return out
     vis = pose[:, 3] >= VISIBILITY_THRESHOLD
@@ -35,22 +50,12 @@ def pose_to_openpose18(pose: np.ndarray) -> np.ndarray:
 
 def face_to_ibug68(face: np.ndarray) -> np.ndarray:
     """MediaPipe face mesh (478, 3) -> iBUG-68 (68, 3): x, y, valid flag."""
-    out = np.full((68, 3), -1.0, dtype=np.float32)
-    out[:, 2] = 0.0
-    if np.any(face):
-        out[:, :2] = face[MP_FACE_TO_IBUG68, :2]
-        out[:, 2] = 1.0
-    return out
+    return _whole_part(face[MP_FACE_TO_IBUG68, :2], bool(np.any(face)))
 
 
 def hand_to_flagged(hand: np.ndarray) -> np.ndarray:
     """MediaPipe hand (21, 3) -> (21, 3): x, y, valid flag."""
-    out = np.full((21, 3), -1.0, dtype=np.float32)
-    out[:, 2] = 0.0
-    if np.any(hand):
-        out[:, :2] = hand[:, :2]
-        out[:, 2] = 1.0
-    return out
+    return _whole_part(hand[:, :2], bool(np.any(hand)))
 
 
 def holistic_to_frame(pose: np.ndarray, face: np.ndarray, left_hand: np.ndarray, right_hand: np.ndarray) -> np.ndarray:

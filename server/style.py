@@ -1,12 +1,14 @@
 """The style character: its proportions (DESIGN §4.1) and canvas, from a style image or defaults."""
 from __future__ import annotations
 
+import io
 import logging
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from signstream.errors import NoPersonError, StyleImageError
 from signstream.kernels import layout as L
@@ -45,9 +47,9 @@ class Style:
     defaulted: tuple[str, ...] = ()    # parameters the style image could not give
 
 
-def default_style() -> Style:
-    w, h = DEFAULT_CANVAS
-    return Style(DEFAULT_STYLE, w, h, tuple(f.name for f in fields(StyleParams)))
+def default_style(width: int = DEFAULT_CANVAS[0], height: int = DEFAULT_CANVAS[1]) -> Style:
+    """The default proportions, on the default canvas or on a given one."""
+    return Style(DEFAULT_STYLE, width, height, tuple(f.name for f in fields(StyleParams)))
 
 
 def params_from_frame(frame: np.ndarray) -> tuple[StyleParams, tuple[str, ...]]:
@@ -70,7 +72,7 @@ def params_from_frame(frame: np.ndarray) -> tuple[StyleParams, tuple[str, ...]]:
         values["face_length"] = float(abs((f[0, 1] + f[16, 1]) / 2 - (f[4, 1] + f[12, 1]) / 2))
     values = {k: v for k, v in values.items() if np.isfinite(v) and (k in ("x", "y") or v > 1e-4)}
     defaulted = tuple(fl.name for fl in fields(StyleParams) if fl.name not in values)
-    return StyleParams(**{**{fl.name: getattr(DEFAULT_STYLE, fl.name) for fl in fields(StyleParams)}, **values}), defaulted
+    return replace(DEFAULT_STYLE, **values), defaulted
 
 
 def decode_style_image(data: bytes, name: str = "style image") -> np.ndarray:
@@ -78,10 +80,7 @@ def decode_style_image(data: bytes, name: str = "style image") -> np.ndarray:
     if not data:
         raise StyleImageError(f"{name} is empty: give a JPEG or PNG photo of a person", field="style_image")
     try:
-        from PIL import Image  # reads the header only, so a declared 30000x30000 image costs nothing
-
-        import io
-
+        # Pillow reads the header only, so a declared 30000x30000 image costs nothing here.
         with Image.open(io.BytesIO(data)) as header:
             w, h = header.size
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad headers
@@ -120,7 +119,7 @@ def style_from_image(rgb: np.ndarray, frame: np.ndarray, allow_default: bool = F
                 field="style_image",
             )
         log.warning("no person in the style image: using the default proportions on its %dx%d canvas", w, h)
-        return Style(DEFAULT_STYLE, w, h, tuple(f.name for f in fields(StyleParams)))
+        return default_style(w, h)
     params, defaulted = params_from_frame(frame)
     if defaulted:
         log.warning("style image lacks %s: using the defaults for them", ", ".join(defaulted))

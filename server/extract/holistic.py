@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from signstream.kernels.mappings import holistic_to_frame
+from signstream.render.encode import check_rgb
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,7 @@ class HolisticExtractor:
 
     def __call__(self, rgb: np.ndarray) -> HolisticArrays:
         """rgb (H, W, 3) uint8 -> HolisticArrays."""
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-        image = np.ascontiguousarray(rgb).view()   # a view: the caller's array keeps its flags
+        image = np.ascontiguousarray(check_rgb(rgb)).view()   # a view: the caller's array keeps its flags
         image.flags.writeable = False  # lets MediaPipe avoid a copy
         with self._lock:
             results = self._graph.process(image)
