@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed
 LEXICON ?= lexicon
 RESULTS ?= results
 DEMO_SIGNS ?= ¶hello ¶name ¶sign ¶learn ¶thank-you ¶friend
-# Debian packages the wheels need at run time: OpenGL/GLib for opencv-contrib and mediapipe.
-APT_PACKAGES := libgl1 libglib2.0-0
+# Debian packages the wheels need at run time: OpenGL/GLib for opencv-contrib and mediapipe;
+# libpython3.11 for Triton's python-backend stub; libb64 for perf_analyzer (tritonclient wheel).
 
 .PHONY: install system-deps demo test clean
 
@@ -18,6 +18,8 @@ system-deps:
 	@missing=""; \
 	ldconfig -p | grep -q 'libGL.so.1 ' || missing="$$missing libgl1"; \
 	ldconfig -p | grep -q 'libglib-2.0.so.0 ' || missing="$$missing libglib2.0-0"; \
+	ldconfig -p | grep -q 'libpython3.11.so.1.0 ' || missing="$$missing libpython3.11"; \
+	ldconfig -p | grep -q 'libb64.so.0d ' || missing="$$missing libb64-0d"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -5,6 +5,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 DEFAULT_LEXICON = "lexicon"          # a local directory, relative to the working directory
 DEFAULT_CACHE_MIB = 512
@@ -28,12 +29,24 @@ class Settings:
     cache_mib: int = DEFAULT_CACHE_MIB    # in-memory LRU of decoded sign clips
     s3: S3Settings = field(default_factory=S3Settings)
     log_level: str = "INFO"
+    model_repository: str = ""            # Triton model repository; "" = ./model_repository or the checkout's
+    triton_url: str = ""                  # host:port of a running Triton's gRPC; "" = start one / in-process
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
 
 
 _ENV_PREFIX = "SIGNSTREAM_"
+_CHECKOUT = Path(__file__).resolve().parent.parent   # the project folder of an editable install
+
+
+def model_repository_path(settings: Settings) -> Path:
+    """The model repository to serve: the configured one, else ./model_repository, else the
+    checkout's (editable installs run from anywhere)."""
+    if settings.model_repository:
+        return Path(settings.model_repository)
+    here = Path("model_repository")
+    return here if here.is_dir() else _CHECKOUT / "model_repository"
 
 
 def _coerce(value: str, kind: type):

@@ -57,6 +57,13 @@ class CorruptClip(SignStreamError):
     status = "DATA_LOSS"
 
 
+class CorruptVideo(SignStreamError):
+    """A source video in the video store that cannot be decoded (empty, truncated, not a video)."""
+
+    code = "CORRUPT_VIDEO"
+    status = "DATA_LOSS"
+
+
 class StoreUnavailable(SignStreamError):
     """The lexicon store (directory or S3) cannot be reached or read."""
 
@@ -69,3 +76,17 @@ class LexiconNotFound(SignStreamError):
 
     code = "LEXICON_NOT_FOUND"
     status = "FAILED_PRECONDITION"
+
+
+class TritonUnavailable(SignStreamError):
+    """Triton cannot be started or reached, or a model it needs is not loaded."""
+
+    code = "TRITON_UNAVAILABLE"
+    status = "UNAVAILABLE"
+
+
+class ExtractionFailed(SignStreamError):
+    """Triton answered an extraction request with an error (e.g. the image was unusable)."""
+
+    code = "EXTRACTION_FAILED"
+    status = "INVALID_ARGUMENT"

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import os
-import socket
+import shutil
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
+
+from signstream.triton.launcher import TritonOptions, TritonServer, free_port
+
+SHIPPED_MODEL_REPOSITORY = Path(__file__).resolve().parents[1] / "model_repository"
 
 MOTO_START_TIMEOUT_S = 30.0
 
@@ -22,13 +27,6 @@ _FAKE_AWS_ENV = {
     "AWS_SECURITY_TOKEN": None,
     "AWS_PROFILE": None,
 }
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, release it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _answers_http(url: str) -> bool:
@@ -86,3 +84,26 @@ def moto_s3(tmp_path_factory) -> str:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def triton_repository(tmp_path_factory) -> Path:
+    """The shipped model repository, copied, with small generated YOLOX and DWPose ONNX weights
+    (same tensor names and shapes as the real ones; known outputs, see tests/support/onnx_models.py)."""
+    try:  # TEMP
+        from tests.support import onnx_models
+    except ImportError:
+        onnx_models = None
+
+    dest = tmp_path_factory.mktemp("triton") / "model_repository"
+    shutil.copytree(SHIPPED_MODEL_REPOSITORY, dest, ignore=shutil.ignore_patterns("*.onnx", "*.plan", "__pycache__"))
+    if hasattr(onnx_models, "write_test_weights"):  # TEMP
+        onnx_models.write_test_weights(dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def triton(triton_repository) -> TritonServer:
+    """The real tritonserver from the nvidia-pytriton wheel on free loopback ports, stopped at the end."""
+    with TritonServer(TritonOptions(triton_repository, grpc_port=0, http_port=0, metrics_port=0)) as server:
+        yield server

@@ -12,9 +12,9 @@ import sys
 from signstream import __version__
 from signstream.errors import InvalidArgument, SignStreamError, UnknownSign
 
-from . import generate, lexicon
+from . import generate, lexicon, triton
 
-COMMANDS = (generate, lexicon)
+COMMANDS = (generate, lexicon, triton)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,31 +4,17 @@ Each photo shows one person facing the camera, so the subject's RIGHT side is on
 """
 from __future__ import annotations
 
-import os
-
-import cv2
-import matplotlib
 import numpy as np
 import pytest
-import skimage.data
 
 from signstream.extract.holistic import HolisticExtractor
 from signstream.kernels import layout as L
 from signstream.kernels.mappings import has_person
 from signstream.kernels.seedformat import from_seed_frame, to_seed_frame
 from signstream.style import params_from_frame
+from tests.support.photos import PHOTOS
 
 
-def grace_hopper() -> np.ndarray:
-    path = os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")
-    return cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
-
-
-PHOTOS = {
-    "astronaut": skimage.data.astronaut,
-    "camera": lambda: cv2.cvtColor(skimage.data.camera(), cv2.COLOR_GRAY2RGB),
-    "grace_hopper": grace_hopper,
-}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,53 @@
+"""What every keypoint extractor offers: an RGB image in, one packed frame out, asynchronously.
+
+Two implementations: `LocalExtractor` (MediaPipe Holistic in this process, in a worker thread) and
+`signstream.extract.remote.TritonExtractor` (Triton's `holistic` and, when its weights are there,
+`wholebody`). Style images, `ingest` and `Retarget` take either.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+import numpy as np
+
+from signstream.extract.holistic import HolisticExtractor
+
+# Bumped whenever the in-process extraction's output changes; ingest rebuilds clips when it does.
+HOLISTIC_VERSION = "holistic/mediapipe-0.10.21/static/1"
+
+
+class FrameExtractor(Protocol):
+    """Async image -> packed frame. `version` names the models and their settings: two extractors
+    with the same version give the same keypoints for the same image."""
+
+    version: str
+
+    async def extract(self, rgb: np.ndarray) -> np.ndarray:
+        """rgb (H, W, 3) uint8 -> packed frame (K, 3) float32 (kernels/layout.py)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class LocalExtractor:
+    """MediaPipe Holistic in this process (static image mode), one image at a time in a thread so
+    the event loop stays free. MediaPipe serializes calls on one graph anyway."""
+
+    version = HOLISTIC_VERSION
+
+    def __init__(self) -> None:
+        self._holistic = HolisticExtractor(static_image_mode=True)
+
+    async def extract(self, rgb: np.ndarray) -> np.ndarray:
+        arrays = await asyncio.to_thread(self._holistic, rgb)
+        return arrays.to_frame()
+
+    async def close(self) -> None:
+        self._holistic.close()
+
+    async def __aenter__(self) -> "LocalExtractor":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

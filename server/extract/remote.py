@@ -1,0 +1,131 @@
+"""Keypoint extraction through Triton (async, tritonclient gRPC): image -> packed frame.
+
+The MediaPipe parts always come from `holistic`. Body, hands and face come from `wholebody`
+(YOLOX + DWPose) when Triton has it loaded, else they are derived from Holistic by the DESIGN §3
+mappings, exactly as in-process extraction does: without wholebody the two give the same frame and
+share a `version`, so a lexicon ingested either way is not rebuilt.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import numpy as np
+import tritonclient.grpc.aio as triton_aio
+from tritonclient.utils import InferenceServerException
+
+from signstream.errors import ExtractionFailed, TritonUnavailable
+from signstream.extract.base import HOLISTIC_VERSION
+from signstream.extract.holistic import HolisticArrays
+from signstream.render.encode import check_rgb
+
+log = logging.getLogger(__name__)
+
+HOLISTIC_MODEL = "holistic"
+WHOLEBODY_MODEL = "wholebody"
+WHOLEBODY_VERSION = "wholebody/yolox-l+dw-ll-ucoco-384/1"
+HOLISTIC_OUTPUTS = ("POSE", "FACE", "LEFT_HAND", "RIGHT_HAND")
+WHOLEBODY_OUTPUTS = ("KEYPOINTS", "SCORES")
+
+
+def _image_input(rgb: np.ndarray) -> triton_aio.InferInput:
+    batch = np.ascontiguousarray(check_rgb(rgb))[None]       # (1, H, W, 3) uint8
+    tensor = triton_aio.InferInput("IMAGE", list(batch.shape), "UINT8")
+    tensor.set_data_from_numpy(batch)
+    return tensor
+
+
+def _is_unavailable(exc: InferenceServerException) -> bool:
+    status = (exc.status() or "").upper()
+    return "UNAVAILABLE" in status or "DEADLINE" in status or "CANCELLED" in status
+
+
+class TritonExtractor:
+    """Extraction through a running Triton at `url` (host:port of its gRPC endpoint).
+
+        async with TritonExtractor("127.0.0.1:8001") as extractor:
+            frame = await extractor.extract(rgb)
+
+    `wholebody=None` uses it when Triton has it ready; True requires it; False never uses it.
+    """
+
+    def __init__(self, url: str, *, wholebody: bool | None = None, timeout: float = 60.0):
+        self.url = url
+        self.timeout = timeout
+        self._want_wholebody = wholebody
+        self.uses_wholebody = False
+        self._client: triton_aio.InferenceServerClient | None = None
+
+    @property
+    def version(self) -> str:
+        return f"{HOLISTIC_VERSION}+{WHOLEBODY_VERSION}" if self.uses_wholebody else HOLISTIC_VERSION
+
+    async def start(self) -> "TritonExtractor":
+        self._client = triton_aio.InferenceServerClient(self.url)
+        try:
+            if not await self._model_ready(HOLISTIC_MODEL):
+                raise TritonUnavailable(f"Triton at {self.url} does not serve `{HOLISTIC_MODEL}` (not ready); "
+                                        "start it with `signstream triton` and check its log")
+            wholebody_ready = self._want_wholebody is not False and await self._model_ready(WHOLEBODY_MODEL)
+            if self._want_wholebody and not wholebody_ready:
+                raise TritonUnavailable(f"Triton at {self.url} has no ready `{WHOLEBODY_MODEL}` model: its "
+                                        "YOLOX/DWPose weights are missing (see README, 'Adding real weights')")
+        except BaseException:
+            await self.close()
+            raise
+        self.uses_wholebody = wholebody_ready
+        log.info("extraction through Triton at %s: body/hands/face from %s", self.url,
+                 WHOLEBODY_MODEL if wholebody_ready else f"{HOLISTIC_MODEL} (wholebody not loaded)")
+        return self
+
+    async def _model_ready(self, model: str) -> bool:
+        try:
+            return bool(await self._client.is_model_ready(model))
+        except InferenceServerException as exc:
+            raise TritonUnavailable(f"cannot reach Triton at {self.url}: {exc.message()}") from exc
+
+    async def _infer(self, model: str, rgb: np.ndarray, outputs: tuple[str, ...]) -> list[np.ndarray]:
+        if self._client is None:
+            raise TritonUnavailable("TritonExtractor is not started; use `async with` or `await start()`")
+        try:
+            result = await self._client.infer(
+                model, [_image_input(rgb)],
+                outputs=[triton_aio.InferRequestedOutput(name) for name in outputs],
+                client_timeout=self.timeout)
+        except InferenceServerException as exc:
+            if _is_unavailable(exc):
+                raise TritonUnavailable(f"Triton at {self.url} did not answer `{model}`: {exc.message()}") from exc
+            raise ExtractionFailed(f"Triton `{model}` rejected the image: {exc.message()}") from exc
+        return [result.as_numpy(name)[0] for name in outputs]
+
+    async def holistic(self, rgb: np.ndarray) -> HolisticArrays:
+        """rgb (H, W, 3) uint8 -> Holistic arrays (image-normalized; zeros where absent)."""
+        pose, face, left, right = await self._infer(HOLISTIC_MODEL, rgb, HOLISTIC_OUTPUTS)
+        return HolisticArrays(pose=pose, face=face, left_hand=left, right_hand=right)
+
+    async def wholebody(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """rgb (H, W, 3) uint8 -> keypoints (133, 2) in pixels, scores (133,)."""
+        keypoints, scores = await self._infer(WHOLEBODY_MODEL, rgb, WHOLEBODY_OUTPUTS)
+        return keypoints, scores
+
+    async def extract(self, rgb: np.ndarray) -> np.ndarray:
+        """rgb (H, W, 3) uint8 -> packed frame (K, 3) float32."""
+        rgb = check_rgb(rgb)
+        if not self.uses_wholebody:
+            return (await self.holistic(rgb)).to_frame()
+        from signstream.extract.wholebody import merge_wholebody
+
+        arrays, (keypoints, scores) = await asyncio.gather(self.holistic(rgb), self.wholebody(rgb))
+        height, width = rgb.shape[:2]
+        return merge_wholebody(arrays.to_frame(), keypoints, scores, width, height)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    async def __aenter__(self) -> "TritonExtractor":
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

@@ -1,0 +1,38 @@
+"""The one piece every python-backend `model.py` shares: run a function per request and turn its
+arrays (or its error) into that request's response.
+
+A bad request gets its own error response; the other requests Triton batched with it still get
+their results. Only importable inside Triton's python stub (it needs `triton_python_backend_utils`).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+from signstream.errors import SignStreamError
+
+log = logging.getLogger(__name__)
+
+
+def input_array(request, name: str) -> np.ndarray:
+    """The request's input `name` as a NumPy array (batch dimension first)."""
+    return pb_utils.get_input_tensor_by_name(request, name).as_numpy()
+
+
+def respond_each(requests: Sequence, infer: Callable[[object], dict[str, np.ndarray]]) -> list:
+    """One InferenceResponse per request, in order. `infer(request)` returns output name -> array;
+    a SignStreamError or ValueError becomes that request's error (INVALID_ARG in Triton)."""
+    responses = []
+    for request in requests:
+        try:
+            outputs = infer(request)
+        except (SignStreamError, ValueError) as exc:
+            message = exc.message if isinstance(exc, SignStreamError) else str(exc)
+            responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(message)))
+            continue
+        tensors = [pb_utils.Tensor(name, np.ascontiguousarray(array)) for name, array in outputs.items()]
+        responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
+    return responses

@@ -1,0 +1,148 @@
+"""The model repository Triton actually loads, made at start-up from `model_repository/`.
+
+Triton reads instance counts and parameters only from `config.pbtxt`, so the launcher writes a
+runtime copy: each model's config (the CPU one, or `configs/gpu.pbtxt` on GPU hosts) with the
+instance count and ONNX Runtime thread count filled in, and a symlink to the model's version
+folder (code and weights stay where the user put them). A model whose weights are missing is left
+out, and so is every ensemble that needs it: Triton still starts and serves the rest, and the
+report says once what is missing and where it goes.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2 as mc
+
+from signstream.errors import InvalidArgument
+
+log = logging.getLogger(__name__)
+
+# Where the weights Triton cannot ship come from (README "Adding real weights").
+WEIGHT_SOURCES = {
+    "yolox_l.onnx": "the YOLOX-L detector of DWPose (IDEA-Research/DWPose README, 'yolox_l.onnx')",
+    "dw-ll_ucoco_384.onnx": "DWPose-LL wholebody (IDEA-Research/DWPose README, 'dw-ll_ucoco_384.onnx')",
+}
+WEIGHTS_PARAMETER = "weights"            # python+onnxruntime models name their file with it
+THREADS_PARAMETER = "intra_op_threads"   # ONNX Runtime threads per instance
+GPU_CONFIG = Path("configs") / "gpu.pbtxt"
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    name: str
+    source: Path                  # the model's folder in the user's repository
+    config: mc.ModelConfig
+    missing: tuple[Path, ...]     # weight files that are not there
+
+
+@dataclass
+class RepositoryReport:
+    """What the runtime repository holds and why anything was left out."""
+
+    path: Path
+    models: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)   # model -> reason
+
+    def log_skipped(self) -> None:
+        for name, reason in sorted(self.skipped.items()):
+            log.warning("model %s not loaded: %s", name, reason)
+
+
+def read_config(path: Path) -> mc.ModelConfig:
+    try:
+        return text_format.Parse(path.read_text(encoding="utf-8"), mc.ModelConfig())
+    except (OSError, text_format.ParseError) as exc:
+        raise InvalidArgument(f"cannot read Triton model config {path}: {exc}") from exc
+
+
+def _weight_files(model_dir: Path, config: mc.ModelConfig) -> list[Path]:
+    """The files a model needs besides its code, by its own config."""
+    names = []
+    if WEIGHTS_PARAMETER in config.parameters:
+        names.append(config.parameters[WEIGHTS_PARAMETER].string_value)
+    if config.platform == "tensorrt_plan":
+        names.append(config.default_model_filename or "model.plan")
+    return [model_dir / "1" / name for name in names]
+
+
+def plan_models(source: Path, gpu: bool) -> dict[str, ModelPlan]:
+    """Every model folder of `source` with a config, its config for this host, and missing files."""
+    if not source.is_dir():
+        raise InvalidArgument(f"model repository {source} is not a folder; pass --model-repository")
+    plans = {}
+    for model_dir in sorted(p for p in source.iterdir() if (p / "config.pbtxt").is_file()):
+        config_path = model_dir / GPU_CONFIG if gpu and (model_dir / GPU_CONFIG).is_file() else model_dir / "config.pbtxt"
+        config = read_config(config_path)
+        config.name = config.name or model_dir.name
+        missing = tuple(p for p in _weight_files(model_dir, config) if not p.is_file())
+        plans[config.name] = ModelPlan(config.name, model_dir, config, missing)
+    if not plans:
+        raise InvalidArgument(f"model repository {source} holds no model (no */config.pbtxt)")
+    return plans
+
+
+def _missing_reason(plan: ModelPlan) -> str:
+    files = ", ".join(str(p) for p in plan.missing)
+    where = "; ".join(f"{p.name}: {WEIGHT_SOURCES[p.name]}" for p in plan.missing if p.name in WEIGHT_SOURCES)
+    return f"weights missing: put {files} in place" + (f" ({where})" if where else "")
+
+
+def _unloadable(plans: dict[str, ModelPlan]) -> dict[str, str]:
+    """Models left out: missing weights, then (to a fixed point) ensembles needing a left-out model."""
+    skipped = {name: _missing_reason(plan) for name, plan in plans.items() if plan.missing}
+    changed = True
+    while changed:
+        changed = False
+        for name, plan in plans.items():
+            if name in skipped:
+                continue
+            needs = {step.model_name for step in plan.config.ensemble_scheduling.step}
+            lost = sorted(needs & skipped.keys() | needs - plans.keys())
+            if lost:
+                skipped[name] = f"needs {', '.join(lost)}, which is not loaded"
+                changed = True
+    return skipped
+
+
+def tune(config: mc.ModelConfig, instances: int, cores: int) -> None:
+    """Set the instance count, and ONNX Runtime threads so that instances x threads <= cores."""
+    if config.platform == "ensemble":
+        return
+    if not config.instance_group:
+        config.instance_group.add(kind=mc.ModelInstanceGroup.KIND_CPU)
+    for group in config.instance_group:
+        group.count = instances
+    if THREADS_PARAMETER in config.parameters:
+        config.parameters[THREADS_PARAMETER].string_value = str(max(1, cores // instances))
+
+
+def build_runtime_repository(source: Path, dest: Path, *, instances: int = 1, gpu: bool = False,
+                             cores: int | None = None) -> RepositoryReport:
+    """Write the runtime repository into `dest` (emptied first) and say what it holds."""
+    if instances < 1:
+        raise InvalidArgument(f"--instances must be at least 1, got {instances}")
+    source = source.resolve()
+    cores = cores or os.cpu_count() or 1
+    plans = plan_models(source, gpu)
+    report = RepositoryReport(dest)
+    report.skipped = _unloadable(plans)
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for name, plan in plans.items():
+        if name in report.skipped:
+            continue
+        config = mc.ModelConfig()
+        config.CopyFrom(plan.config)
+        tune(config, instances, cores)
+        model_dir = dest / name
+        model_dir.mkdir()
+        (model_dir / "config.pbtxt").write_text(text_format.MessageToString(config), encoding="utf-8")
+        for version in (p for p in plan.source.iterdir() if p.is_dir() and p.name.isdigit()):
+            (model_dir / version.name).symlink_to(version, target_is_directory=True)
+        report.models.append(name)
+    return report

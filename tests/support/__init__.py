@@ -1,0 +1,1 @@
+"""Helpers the tests share (test data made at test time, never committed)."""
