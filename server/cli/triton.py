@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with TritonServer(options) as triton:
-        print(f"Triton ready: gRPC {triton.grpc_url}, HTTP {triton.http_url}, metrics {triton.metrics_url}; "
+        print(f"Triton ready (pid {triton.pid}): gRPC {triton.grpc_url}, HTTP {triton.http_url}, metrics {triton.metrics_url}; "
               f"models: {', '.join(triton.ready_models()) or 'none'}; log {triton.log_file}. "
               "Ctrl-C stops it.", flush=True)
         while not stop.wait(0.5):

@@ -1,0 +1,125 @@
+"""`signstream triton` as users run it: ports from flags, plain tritonclient, perf_analyzer, /metrics,
+`signstream extract --triton-url`, and a clean stop on SIGTERM that leaves no process behind."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import tritonclient.grpc as grpcclient
+
+from signstream.triton.launcher import free_port
+from tests.support.photos import PHOTOS
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 180
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def triton_cli(triton_repository, tmp_path_factory):
+    """`python -m signstream triton --grpc-port P --http-port Q --metrics-port R` in the foreground."""
+    ports = {"grpc": free_port(), "http": free_port(), "metrics": free_port()}
+    log_file = tmp_path_factory.mktemp("triton-cli") / "triton.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "signstream", "triton", "--model-repository", str(triton_repository),
+         "--grpc-port", str(ports["grpc"]), "--http-port", str(ports["http"]),
+         "--metrics-port", str(ports["metrics"]), "--triton-log-file", str(log_file), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read():
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Triton ready"):
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        if not ready.wait(READY_TIMEOUT_S):
+            pytest.fail("signstream triton did not get ready:\n" + "".join(lines))
+        pid = int(re.search(r"pid (\d+)", next(l for l in lines if l.startswith("Triton ready"))).group(1))
+        yield {"process": process, "ports": ports, "lines": lines, "triton_pid": pid, "log_file": log_file}
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def test_plain_tritonclient_gets_holistic_on_the_flagged_port(triton_cli):
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{triton_cli['ports']['grpc']}")
+    assert client.is_model_ready("holistic")
+    image = PHOTOS["camera"]()[None]
+    tensor = grpcclient.InferInput("IMAGE", list(image.shape), "UINT8")
+    tensor.set_data_from_numpy(image)
+    pose = client.infer("holistic", [tensor]).as_numpy("POSE")
+    assert pose.shape == (1, 33, 4) and np.all(pose[0, [0, 11, 12], 3] > 0.5)   # nose and shoulders seen
+    with urllib.request.urlopen(f"http://127.0.0.1:{triton_cli['ports']['http']}/v2/health/ready", timeout=5) as r:
+        assert r.status == 200
+
+
+def test_perf_analyzer_runs_against_it_and_metrics_count_the_requests(triton_cli, tmp_path):
+    csv = tmp_path / "perf.csv"
+    url = f"127.0.0.1:{triton_cli['ports']['grpc']}"
+    done = subprocess.run([str(ROOT / "benchmarks" / "triton_perf.sh"), "--url", url, "--concurrency", "1",
+                           "--requests-per-window", "3", "--csv", str(csv)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    header, row = csv.read_text().splitlines()[:2]
+    assert header.startswith("Concurrency,Inferences/Second")
+    assert float(row.split(",")[1]) > 0
+    metrics_url = f"http://127.0.0.1:{triton_cli['ports']['metrics']}/metrics"
+    with urllib.request.urlopen(metrics_url, timeout=10) as response:
+        text = response.read().decode()
+    count = next(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+                 if l.startswith('nv_inference_request_success{model="holistic"'))
+    assert count >= 9          # perf_analyzer's windows of 3 requests, at least three of them
+
+
+def test_extract_through_triton_prints_seed_keypoints_and_draws_them(triton_cli, tmp_path):
+    image = tmp_path / "grace.png"
+    cv2.imwrite(str(image), cv2.cvtColor(PHOTOS["grace_hopper"](), cv2.COLOR_RGB2BGR))
+    drawing = tmp_path / "drawn.png"
+    done = subprocess.run([sys.executable, "-m", "signstream", "extract", str(image), "--triton-url",
+                           f"127.0.0.1:{triton_cli['ports']['grpc']}", "--wholebody", "off", "--draw", str(drawing)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["person"] is True and document["width"] == 512 and document["height"] == 600
+    keypoints = document["keypoints"]
+    assert np.array(keypoints["bodies"]["candidate"]).shape == (18, 2)
+    assert np.array(keypoints["faces"]).shape == (1, 68, 2) and np.array(keypoints["face_mp"]).shape == (1434,)
+    drawn = cv2.imread(str(drawing))
+    assert drawn.shape == (600, 512, 3)
+    assert not np.array_equal(drawn, cv2.imread(str(image)))     # the skeleton is on it
+
+
+def test_sigterm_stops_triton_cleanly_and_leaves_nothing_running(triton_cli):
+    process = triton_cli["process"]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=90) == 0, "".join(triton_cli["lines"])
+    deadline = time.monotonic() + 10
+    while _alive(triton_cli["triton_pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(triton_cli["triton_pid"])
+    with pytest.raises(ProcessLookupError):
+        os.killpg(triton_cli["triton_pid"], 0)      # nor any python stub of its group
+    assert "Triton stopped" in "".join(triton_cli["lines"])
