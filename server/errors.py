@@ -90,3 +90,10 @@ class ExtractionFailed(SignStreamError):
 
     code = "EXTRACTION_FAILED"
     status = "INVALID_ARGUMENT"
+
+
+class GpuUnavailable(SignStreamError):
+    """A GPU-only path (TensorRT, pycuda) was asked for on a host without them."""
+
+    code = "GPU_UNAVAILABLE"
+    status = "FAILED_PRECONDITION"

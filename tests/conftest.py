@@ -107,3 +107,24 @@ def triton(triton_repository) -> TritonServer:
     """The real tritonserver from the nvidia-pytriton wheel on free loopback ports, stopped at the end."""
     with TritonServer(TritonOptions(triton_repository, grpc_port=0, http_port=0, metrics_port=0)) as server:
         yield server
+
+
+def _has_gpu() -> bool:
+    """TensorRT and pycuda importable and an NVIDIA device visible."""
+    try:
+        import pycuda.driver as cuda
+        import tensorrt  # noqa: F401
+
+        cuda.init()
+        return cuda.Device.count() > 0
+    except Exception:  # noqa: BLE001 - any failure here means "no usable GPU"
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` skip on machines without an NVIDIA GPU, TensorRT and pycuda."""
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if gpu_items and not _has_gpu():
+        skip = pytest.mark.skip(reason="needs an NVIDIA GPU with TensorRT and pycuda ([gpu] extra)")
+        for item in gpu_items:
+            item.add_marker(skip)

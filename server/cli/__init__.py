@@ -12,9 +12,9 @@ import sys
 from signstream import __version__
 from signstream.errors import InvalidArgument, SignStreamError, UnknownSign
 
-from . import extract, generate, lexicon, triton
+from . import engines, extract, generate, lexicon, triton
 
-COMMANDS = (generate, lexicon, triton, extract)
+COMMANDS = (generate, lexicon, triton, extract, engines)
 
 
 def build_parser() -> argparse.ArgumentParser:
