@@ -104,7 +104,7 @@ def _unloadable(plans: dict[str, ModelPlan]) -> dict[str, str]:
             needs = {step.model_name for step in plan.config.ensemble_scheduling.step}
             lost = sorted(needs & skipped.keys() | needs - plans.keys())
             if lost:
-                skipped[name] = f"needs {', '.join(lost)}, which is not loaded"
+                skipped[name] = f"needs {', '.join(lost)}, not loaded"
                 changed = True
     return skipped
 
