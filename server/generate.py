@@ -5,6 +5,7 @@ cannot succeed: options, sign-ID syntax, lexicon membership, then the style imag
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ class GenerateRequest:
     allow_default_style: bool = False
     out_dir: str = "results"
     progress: bool = True
+    triton_url: str | None = None     # extract the style image through this Triton; else in-process
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,14 @@ def canonical_ids(raw_ids: tuple[str, ...]) -> list[str]:
     return good
 
 
-def load_style(path: str | None, allow_default: bool) -> Style:
+def load_style(path: str | None, allow_default: bool, triton_url: str | None = None) -> Style:
     if path is None:
         return default_style()
-    from signstream.extract.holistic import extract_frame  # MediaPipe loads only when needed
+    from signstream.extract.base import extract_once, open_extractor  # MediaPipe loads only when needed
 
     rgb = read_style_image(path)
-    return style_from_image(rgb, extract_frame(rgb), allow_default=allow_default)
+    frame, _ = asyncio.run(extract_once(rgb, open_extractor(triton_url)))
+    return style_from_image(rgb, frame, allow_default=allow_default)
 
 
 def generate(request: GenerateRequest, lexicon: Lexicon) -> GenerateResult:
@@ -81,7 +84,7 @@ def generate(request: GenerateRequest, lexicon: Lexicon) -> GenerateResult:
     seconds["lookup"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    style = load_style(request.style_image_path, request.allow_default_style)
+    style = load_style(request.style_image_path, request.allow_default_style, request.triton_url)
     seconds["style"] = time.perf_counter() - t1
 
     seconds["kernel warm-up"] = warm_up()  # numba: compile or load the cache, kept out of synthesis

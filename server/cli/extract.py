@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from signstream.extract.base import FrameExtractor, LocalExtractor
+from signstream.extract.base import extract_once, open_extractor
 from signstream.kernels.mappings import has_person
 from signstream.kernels.seedformat import to_seed_frame
 from signstream.render.skeleton import render_frame
@@ -29,19 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, metavar="FILE.json", help="write the JSON here instead of stdout")
     p.add_argument("--draw", default=None, metavar="FILE.png", help="also draw the skeleton over the image")
     p.set_defaults(run=run)
-
-
-def _extractor(args: argparse.Namespace) -> FrameExtractor:
-    if args.triton_url is None:
-        return LocalExtractor()
-    from signstream.extract.remote import TritonExtractor
-
-    return TritonExtractor(args.triton_url, wholebody={"auto": None, "on": True, "off": False}[args.wholebody])
-
-
-async def extract_image(rgb: np.ndarray, extractor: FrameExtractor) -> tuple[np.ndarray, str]:
-    async with extractor:
-        return await extractor.extract(rgb), extractor.version
 
 
 def overlay(rgb: np.ndarray, frame: np.ndarray) -> np.ndarray:
@@ -63,7 +50,8 @@ def keypoints_document(path: str, rgb: np.ndarray, frame: np.ndarray, version: s
 
 def run(args: argparse.Namespace) -> int:
     rgb = read_style_image(args.image)
-    frame, version = asyncio.run(extract_image(rgb, _extractor(args)))
+    wholebody = {"auto": None, "on": True, "off": False}[args.wholebody]
+    frame, version = asyncio.run(extract_once(rgb, open_extractor(args.triton_url, wholebody)))
     document = keypoints_document(args.image, rgb, frame, version)
     text = json.dumps(document, separators=(",", ":"))
     if args.out:

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--normalization", default="signmail", choices=sorted(NORMALIZERS))
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
+                   help="extract the style image through this Triton (default: MediaPipe in this process)")
     add_lexicon_flags(p)
     p.set_defaults(run=run)
 
@@ -42,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         allow_default_style=args.allow_default_style,
         out_dir=args.out,
         progress=not args.no_progress and sys.stderr.isatty(),
+        triton_url=args.triton_url,
     )
     result = generate(request, open_lexicon(settings))
     print(f"{result.num_frames} frames, {result.width}x{result.height} at {result.fps:g} fps")

@@ -51,3 +51,19 @@ class LocalExtractor:
 
     async def __aexit__(self, *exc) -> None:
         await self.close()
+
+
+def open_extractor(triton_url: str | None, wholebody: bool | None = None) -> FrameExtractor:
+    """Triton's extraction when a URL is given, else MediaPipe in this process (not yet started:
+    use it with `async with`)."""
+    if not triton_url:
+        return LocalExtractor()
+    from signstream.extract.remote import TritonExtractor  # tritonclient loads only when used
+
+    return TritonExtractor(triton_url, wholebody=wholebody)
+
+
+async def extract_once(rgb: np.ndarray, extractor: FrameExtractor) -> tuple[np.ndarray, str]:
+    """Start `extractor`, extract one image, close it: (packed frame, extractor version)."""
+    async with extractor:
+        return await extractor.extract(rgb), extractor.version

@@ -107,3 +107,14 @@ def test_triton_extractor_says_when_triton_is_not_there():
 
     with pytest.raises(TritonUnavailable, match="127.0.0.1:9"):
         asyncio.run(attempt())
+
+
+def test_style_images_are_extracted_through_triton_when_asked(triton, tmp_path):
+    from signstream.generate import load_style
+
+    path = tmp_path / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(PHOTOS["astronaut"](), cv2.COLOR_RGB2BGR))
+    remote = load_style(str(path), allow_default=False, triton_url=triton.grpc_url)
+    local = load_style(str(path), allow_default=False)
+    assert (remote.width, remote.height) == (512, 512) and not remote.defaulted
+    np.testing.assert_allclose(remote.params.as_array(), local.params.as_array(), atol=1e-3)
