@@ -66,3 +66,21 @@ HAND_JOINT_RADIUS = 4
 FACE_DOT_COLOR = (255, 255, 255)
 FACE_DOT_RADIUS = 3
 DRAW_EPS = 0.01              # DWPose skips hand/face points whose pixel coordinates are <= this
+
+# ---- DWPose COCO-WholeBody 133 -> the seed's parts (DESIGN §3). ----
+# COCO-WholeBody order: 0-16 body (0 nose, 1/2 left/right eye, 3/4 ears, 5/6 shoulders, 7/8 elbows,
+# 9/10 wrists, 11/12 hips, 13/14 knees, 15/16 ankles; odd = subject's left), 17-22 feet, 23-90 face
+# (iBUG-68 order), 91-111 the subject's left hand, 112-132 the subject's right hand.
+# DWPose inserts a neck at index 17 (134 points), then moves body points from mmpose to OpenPose order.
+WHOLEBODY_NECK_FROM = (5, 6)            # left and right shoulder
+WHOLEBODY_NECK_AT = 17
+WHOLEBODY_MMPOSE_ORDER = (17, 6, 8, 10, 7, 9, 12, 14, 16, 13, 15, 2, 1, 4, 3)
+WHOLEBODY_OPENPOSE_ORDER = (1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17)
+# Slices of the 134-point array after the neck insertion and the reorder (feet 18:24 are unused).
+WHOLEBODY_SLICES = {
+    "body": slice(0, 18),
+    "face": slice(24, 92),
+    "left_hand": slice(92, 113),
+    "right_hand": slice(113, 134),
+}
+WHOLEBODY_MIN_SCORE = 0.3               # DWPose drops points scored below this (the neck: both shoulders)

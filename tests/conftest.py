@@ -90,15 +90,11 @@ def moto_s3(tmp_path_factory) -> str:
 def triton_repository(tmp_path_factory) -> Path:
     """The shipped model repository, copied, with small generated YOLOX and DWPose ONNX weights
     (same tensor names and shapes as the real ones; known outputs, see tests/support/onnx_models.py)."""
-    try:  # TEMP
-        from tests.support import onnx_models
-    except ImportError:
-        onnx_models = None
+    from tests.support import onnx_models
 
     dest = tmp_path_factory.mktemp("triton") / "model_repository"
     shutil.copytree(SHIPPED_MODEL_REPOSITORY, dest, ignore=shutil.ignore_patterns("*.onnx", "*.plan", "__pycache__"))
-    if hasattr(onnx_models, "write_test_weights"):  # TEMP
-        onnx_models.write_test_weights(dest)
+    onnx_models.write_test_weights(dest)
     return dest
 
 

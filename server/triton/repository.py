@@ -19,17 +19,12 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from signstream.errors import InvalidArgument
+from signstream.extract.onnx_model import THREADS_PARAMETER, WEIGHTS_PARAMETER, missing_weights_message
 
 log = logging.getLogger(__name__)
 
-# Where the weights Triton cannot ship come from (README "Adding real weights").
-WEIGHT_SOURCES = {
-    "yolox_l.onnx": "the YOLOX-L detector of DWPose (IDEA-Research/DWPose README, 'yolox_l.onnx')",
-    "dw-ll_ucoco_384.onnx": "DWPose-LL wholebody (IDEA-Research/DWPose README, 'dw-ll_ucoco_384.onnx')",
-}
-WEIGHTS_PARAMETER = "weights"            # python+onnxruntime models name their file with it
-THREADS_PARAMETER = "intra_op_threads"   # ONNX Runtime threads per instance
 GPU_CONFIG = Path("configs") / "gpu.pbtxt"
+PART_OF_PARAMETER = "part_of"    # a step model only its ensemble uses: left out with it
 
 
 @dataclass(frozen=True)
@@ -86,15 +81,11 @@ def plan_models(source: Path, gpu: bool) -> dict[str, ModelPlan]:
     return plans
 
 
-def _missing_reason(plan: ModelPlan) -> str:
-    files = ", ".join(str(p) for p in plan.missing)
-    where = "; ".join(f"{p.name}: {WEIGHT_SOURCES[p.name]}" for p in plan.missing if p.name in WEIGHT_SOURCES)
-    return f"weights missing: put {files} in place" + (f" ({where})" if where else "")
-
-
 def _unloadable(plans: dict[str, ModelPlan]) -> dict[str, str]:
-    """Models left out: missing weights, then (to a fixed point) ensembles needing a left-out model."""
-    skipped = {name: _missing_reason(plan) for name, plan in plans.items() if plan.missing}
+    """Models left out: missing weights, then (to a fixed point) ensembles needing a left-out model,
+    then the step models that only a left-out ensemble uses."""
+    skipped = {name: "; ".join(missing_weights_message(p) for p in plan.missing)
+               for name, plan in plans.items() if plan.missing}
     changed = True
     while changed:
         changed = False
@@ -106,6 +97,10 @@ def _unloadable(plans: dict[str, ModelPlan]) -> dict[str, str]:
             if lost:
                 skipped[name] = f"needs {', '.join(lost)}, not loaded"
                 changed = True
+    for name, plan in plans.items():
+        owner = plan.config.parameters[PART_OF_PARAMETER].string_value if PART_OF_PARAMETER in plan.config.parameters else ""
+        if owner in skipped and name not in skipped:
+            skipped[name] = f"only {owner} uses it, and {owner} is not loaded"
     return skipped
 
 
