@@ -12,9 +12,9 @@ import sys
 from signstream import __version__
 from signstream.errors import InvalidArgument, SignStreamError, UnknownSign
 
-from . import engines, extract, generate, lexicon, triton
+from . import engines, extract, generate, ingest, lexicon, triton
 
-COMMANDS = (generate, lexicon, triton, extract, engines)
+COMMANDS = (generate, lexicon, triton, extract, engines, ingest)
 
 
 def build_parser() -> argparse.ArgumentParser:
