@@ -71,17 +71,11 @@ def read_table(location: str, videos: Store) -> ParsedTable:
 
 def build_extractor(triton_url: str | None) -> FrameExtractor:
     """TritonExtractor(url) with --triton-url, else MediaPipe in this process; use with `async with`."""
-    if not triton_url:
+    if triton_url:
+        log.info("extracting with Triton at %s", triton_url)
+    else:
         log.info("no --triton-url: extraction runs in-process (MediaPipe Holistic, one frame at a time)")
-        return open_extractor(None)
-    try:
-        extractor = open_extractor(triton_url)
-    except ImportError as exc:
-        raise InvalidArgument(
-            f"--triton-url needs signstream.extract.remote and tritonclient, which cannot be imported here "
-            f"({exc}); leave --triton-url out to extract in this process", field="triton_url") from exc
-    log.info("extracting with Triton at %s", triton_url)
-    return extractor
+    return open_extractor(triton_url)
 
 
 async def _ingest(args: argparse.Namespace, videos: Store, table: ParsedTable, lexicon: Store):
