@@ -34,9 +34,10 @@ class VideoFrames:
         self.pending: list[PendingSign] = list(signs)
         self._frames: dict[int, np.ndarray] = {}
 
-    def add(self, index: int, frame: np.ndarray) -> list[PendingSign]:
-        """Record frame `index`; return the signs it completes (they leave `pending`; call `take`
-        for each before anything else can `take`, which frees frames nobody pending covers)."""
+    def add(self, index: int, frame: np.ndarray) -> list[tuple[PendingSign, np.ndarray]]:
+        """Record frame `index`; return the signs it completes with their frames (T, K, 3) in order.
+        Every completed clip is cut before any frame is released: signs that end on the same frame
+        may share frames."""
         self._frames[index] = frame
         done = []
         for sign in self.pending:
@@ -45,17 +46,17 @@ class VideoFrames:
                 if sign.remaining == 0:
                     done.append(sign)
         self.pending = [s for s in self.pending if s not in done]
-        return done
+        complete = [(sign, self._clip(sign.row.start_frame, sign.row.end_frame)) for sign in done]
+        self._release()
+        return complete
 
-    def take(self, sign: PendingSign, end: int | None = None) -> np.ndarray:
-        """The sign's frames (T, K, 3) in order, start..end (default: the row's end)."""
-        start = sign.row.start_frame
-        end = sign.row.end_frame if end is None else end
-        clip = np.stack([self._frames[i] for i in range(start, end + 1)])
-        for i in range(start, end + 1):
-            if not any(other.covers(i) for other in self.pending):
-                self._frames.pop(i, None)
-        return clip
+    def _clip(self, start: int, end: int) -> np.ndarray:
+        return np.stack([self._frames[i] for i in range(start, end + 1)])
+
+    def _release(self) -> None:
+        """Drop the frames no pending sign covers."""
+        for i in [i for i in self._frames if not any(sign.covers(i) for sign in self.pending)]:
+            del self._frames[i]
 
     def finish(self, length: int | None) -> tuple[list[tuple[PendingSign, np.ndarray]], list[PendingSign]]:
         """After the last wanted frame: (open-ended signs now complete with their frames, signs whose
@@ -65,7 +66,7 @@ class VideoFrames:
         for sign in list(self.pending):
             if sign.row.end_frame is None and length is not None and sign.row.start_frame < length:
                 self.pending.remove(sign)
-                complete.append((sign, self.take(sign, length - 1)))
+                complete.append((sign, self._clip(sign.row.start_frame, length - 1)))
         for sign in self.pending:
             past_end.append(sign)
         self.pending = []

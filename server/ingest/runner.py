@@ -221,9 +221,7 @@ class _Run:
         frame = _check_frame(frame, self.version)
         self.report.frames_extracted += 1
         self.bar.update(1)
-        # Take every finished sign's frames now, before any await lets another frame drop them.
-        ready = [(sign, job.take(sign)) for sign in job.add(index, frame)]
-        for sign, frames in ready:
+        for sign, frames in job.add(index, frame):
             await self._store_sign(sign, frames, fps)
 
     # -- writing ------------------------------------------------------------------------------------

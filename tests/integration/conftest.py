@@ -5,11 +5,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from tests.support.ingest_media import CLIP_LENGTHS, MAIN_TABLE, SHOTS, CachingExtractor, run_cli, shot_frames, write_video
 
 from signstream.ingest.runner import ingest
 from signstream.ingest.table import parse_sign_table
 from signstream.lexicon import LocalStore
+from tests.support.ingest_media import CLIP_LENGTHS, MAIN_TABLE, SHOTS, CachingExtractor, run_cli, shot_frames, write_video
 
 
 @pytest.fixture(scope="session")

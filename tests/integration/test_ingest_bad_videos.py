@@ -5,7 +5,6 @@ import asyncio
 
 import numpy as np
 import skimage.data
-from tests.support.ingest_media import CountingExtractor, copy_tree, write_video
 
 from signstream.config import Settings
 from signstream.ingest.report import CORRUPT_VIDEO, MISSING_VIDEO, RANGE_PAST_END
@@ -13,6 +12,7 @@ from signstream.ingest.runner import ingest
 from signstream.ingest.table import parse_sign_table
 from signstream.kernels import layout as L
 from signstream.lexicon import LocalStore, open_lexicon
+from tests.support.ingest_media import CountingExtractor, copy_tree, write_video
 
 TABLE = """sign_id,video,start_frame,end_frame
 good,videos/grace_hopper.mp4,0,3

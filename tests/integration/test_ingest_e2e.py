@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-from tests.support.ingest_media import CLIP_LENGTHS, copy_tree, run_cli, tree_bytes
 
 from signstream.config import Settings
 from signstream.ingest.state import MANIFEST_KEY
@@ -13,6 +12,7 @@ from signstream.kernels import layout as L
 from signstream.lexicon import open_lexicon
 from signstream.pipeline import output_length
 from signstream.results import NPZ_NAME, VIDEO_NAME, load_results_npz
+from tests.support.ingest_media import CLIP_LENGTHS, copy_tree, run_cli, tree_bytes
 
 
 def test_every_sign_has_its_frames_and_a_person(clean_lexicon):
@@ -87,42 +87,15 @@ def test_second_cli_run_extracts_nothing_and_failures_exit_2(clean_lexicon, vide
     assert open_lexicon(Settings(lexicon=str(lexicon))).get_clip("hello").gloss is None
 
 
-def test_triton_url_selects_the_remote_extractor(clean_lexicon, video_dir, tmp_path, monkeypatch, cached_extractor):
-    import sys
-    import types
-
-    opened = []
-
-    class FakeTritonExtractor:
-        """Stands in for signstream.extract.remote.TritonExtractor: the real extractor behind it."""
-
-        def __init__(self, url: str, **options):
-            opened.append(url)
-            self._inner = cached_extractor()
-            self.version = self._inner.version
-
-        async def extract(self, rgb):
-            return await self._inner.extract(rgb)
-
-        async def close(self):
-            opened.append("closed")
-
-        async def __aenter__(self):
-            return self
-
-        async def __aexit__(self, *exc):
-            await self.close()
-
-    monkeypatch.setitem(sys.modules, "signstream.extract.remote",
-                        types.SimpleNamespace(TritonExtractor=FakeTritonExtractor))
-    lexicon = copy_tree(clean_lexicon, tmp_path / "lexicon")
+def test_triton_url_extracts_through_triton(video_dir, triton, tmp_path):
+    lexicon = tmp_path / "lexicon"
     argv = ["ingest", "--videos", str(video_dir), "--table", str(video_dir / "signs.csv"),
-            "--lexicon", str(lexicon), "--no-progress", "--triton-url", "127.0.0.1:8001", "--concurrency", "4"]
+            "--lexicon", str(lexicon), "--no-progress", "--triton-url", triton.grpc_url, "--concurrency", "4"]
     assert run_cli(argv) == 0
-    assert opened == ["127.0.0.1:8001", "closed"]
-
-    monkeypatch.setitem(sys.modules, "signstream.extract.remote", None)      # not installed: ImportError
-    assert run_cli(argv) == 2
+    manifest = json.loads((lexicon / "ingest" / "manifest.json").read_text())
+    versions = {record["extractor_version"] for record in manifest["signs"].values()}
+    assert len(versions) == 1 and "wholebody" in versions.pop()     # this Triton serves the stand-in wholebody
+    assert sorted(open_lexicon(Settings(lexicon=str(lexicon))).list_signs()) == sorted(CLIP_LENGTHS)
 
 
 def test_table_must_exist_somewhere(video_dir, tmp_path, capsys):

@@ -13,6 +13,13 @@ import shutil
 
 import numpy as np
 import pytest
+
+from signstream.ingest.runner import ingest
+from signstream.ingest.state import MANIFEST_KEY
+from signstream.ingest.table import parse_sign_table
+from signstream.ingest.video import decode_frames
+from signstream.lexicon import LocalStore, SignTable, decode_clip
+from signstream.lexicon.table import TABLE_KEY
 from tests.support.ingest_media import (
     CLIP_LENGTHS,
     DISTINCT_FRAMES,
@@ -24,13 +31,6 @@ from tests.support.ingest_media import (
     tree_bytes,
     write_video,
 )
-
-from signstream.ingest.runner import ingest
-from signstream.ingest.state import MANIFEST_KEY
-from signstream.ingest.table import parse_sign_table
-from signstream.ingest.video import decode_frames
-from signstream.lexicon import LocalStore, SignTable, decode_clip
-from signstream.lexicon.table import TABLE_KEY
 
 TABLE = parse_sign_table(MAIN_TABLE, "signs.csv")
 

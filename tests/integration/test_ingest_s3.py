@@ -6,12 +6,12 @@ import uuid
 
 import boto3
 import numpy as np
-from tests.support.ingest_media import CountingExtractor, run_cli
 
 from signstream.config import S3Settings, Settings
 from signstream.ingest.runner import ingest
 from signstream.ingest.table import parse_sign_table
 from signstream.lexicon import open_lexicon, open_store
+from tests.support.ingest_media import CountingExtractor, run_cli
 
 TABLE = "sign_id,video,start_frame,end_frame,gloss\nhello,clips/astronaut.mp4,0,3,HELLO\nbye,clips/astronaut.mp4,2,5,\n"
 

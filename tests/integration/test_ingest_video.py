@@ -8,11 +8,11 @@ import textwrap
 
 import numpy as np
 import pytest
-from tests.support.ingest_media import SHOTS, shot_frames, write_video
 
 from signstream.errors import CorruptVideo
 from signstream.ingest.video import FrameSpans, VideoReader, decode_frames
 from signstream.render.video import read_video_frames
+from tests.support.ingest_media import SHOTS, shot_frames, write_video
 
 
 @pytest.fixture(scope="module")

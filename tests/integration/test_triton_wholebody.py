@@ -63,17 +63,11 @@ def test_a_batch_and_concurrent_requests_each_get_their_own_answer(triton, in_pr
     keypoints, _ = _wholebody(triton.grpc_url, np.stack([small, small[::-1].copy()]))
     assert keypoints.shape == (2, 133, 2)
     np.testing.assert_allclose(keypoints[0], in_process(small)[0], atol=1e-3)
-    client = grpcclient.InferenceServerClient(triton.grpc_url)
-    before = client.get_inference_statistics("yolox").model_stats[0]
     images = [PHOTOS["astronaut"](), small, PHOTOS["grace_hopper"]()] * 4
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda image: _wholebody(triton.grpc_url, image[None])[0][0], images))
     for image, result in zip(images, results):
         np.testing.assert_allclose(result, in_process(image)[0], atol=1e-3)
-    after = client.get_inference_statistics("yolox").model_stats[0]
-    assert after.inference_count - before.inference_count == len(images)
-    # Letterboxed images all have one shape, so yolox batches across requests of any image size.
-    assert after.execution_count - before.execution_count < len(images)
 
 
 def test_the_extraction_client_takes_body_hands_face_from_wholebody(triton):

@@ -136,8 +136,8 @@ def test_video_frames_assemble_out_of_order_and_share_frames():
     order = [5, 1, 3, 0, 2, 4, 6]
     finished = {}
     for index in order:
-        for sign in job.add(index, np.full((layout.NUM_POINTS, 3), index, np.float32)):
-            finished[sign.row.sign_id] = job.take(sign)
+        for sign, clip in job.add(index, np.full((layout.NUM_POINTS, 3), index, np.float32)):
+            finished[sign.row.sign_id] = clip
     assert set(finished) == {"a", "b"}
     assert [int(f[0, 0]) for f in finished["a"]] == [0, 1, 2, 3]
     assert [int(f[0, 0]) for f in finished["b"]] == [2, 3, 4, 5]
@@ -147,12 +147,23 @@ def test_video_frames_assemble_out_of_order_and_share_frames():
     assert past_end == []
 
 
+def test_signs_ending_on_the_same_frame_each_get_their_shared_frames():
+    whole, tail, alias = pending("whole", 0, 5), pending("tail", 3, 5), pending("alias", 0, 5)
+    job = VideoFrames([whole, tail, alias])
+    done = []
+    for index in (5, 4, 3, 2, 1, 0):
+        done += job.add(index, np.full((layout.NUM_POINTS, 3), index, np.float32))
+    clips = {sign.row.sign_id: [int(f[0, 0]) for f in clip] for sign, clip in done}
+    assert clips == {"whole": [0, 1, 2, 3, 4, 5], "tail": [3, 4, 5], "alias": [0, 1, 2, 3, 4, 5]}
+    assert job._frames == {}
+
+
 def test_video_frames_report_ranges_past_the_end():
     ok, over, late_start = pending("ok", 0, 1), pending("over", 1, 9), pending("late", 5, None)
     job = VideoFrames([ok, over, late_start])
     done = []
     for index in range(3):
         done += job.add(index, np.zeros((layout.NUM_POINTS, 3), np.float32))
-    assert done == [ok]
+    assert [sign for sign, _ in done] == [ok]
     complete, past_end = job.finish(3)
     assert complete == [] and past_end == [over, late_start]
