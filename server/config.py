@@ -30,7 +30,6 @@ class Settings:
     s3: S3Settings = field(default_factory=S3Settings)
     log_level: str = "INFO"
     model_repository: str = ""            # Triton model repository; "" = ./model_repository or the checkout's
-    triton_url: str = ""                  # host:port of a running Triton's gRPC; "" = start one / in-process
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

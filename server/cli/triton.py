@@ -49,10 +49,13 @@ def options_from_args(args: argparse.Namespace, **ports) -> TritonOptions:
 def run(args: argparse.Namespace) -> int:
     options = options_from_args(args, host=args.host, grpc_port=args.grpc_port, http_port=args.http_port,
                                 metrics_port=args.metrics_port, echo=not args.quiet)
+    # While Triton starts, SIGINT and SIGTERM interrupt the start (KeyboardInterrupt; the launcher
+    # then stops what it started). Once it is up they only ask the wait loop below to stop.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     with TritonServer(options) as triton:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
         print(f"Triton ready (pid {triton.pid}): gRPC {triton.grpc_url}, HTTP {triton.http_url}, metrics {triton.metrics_url}; "
               f"models: {', '.join(triton.ready_models()) or 'none'}; log {triton.log_file}. "
               "Ctrl-C stops it.", flush=True)

@@ -18,12 +18,14 @@ from signstream.errors import ExtractionFailed, TritonUnavailable
 from signstream.extract.base import HOLISTIC_VERSION
 from signstream.extract.holistic import HolisticArrays
 from signstream.render.encode import check_rgb
+from signstream.triton.repository import DIGEST_PARAMETER
 
 log = logging.getLogger(__name__)
 
 HOLISTIC_MODEL = "holistic"
 WHOLEBODY_MODEL = "wholebody"
-WHOLEBODY_VERSION = "wholebody/yolox-l+dw-ll-ucoco-384/1"
+WHOLEBODY_VERSION = "wholebody/1"          # + the weight digests the launcher gives each model
+WHOLEBODY_NETWORKS = ("yolox", "dwpose")
 HOLISTIC_OUTPUTS = ("POSE", "FACE", "LEFT_HAND", "RIGHT_HAND")
 WHOLEBODY_OUTPUTS = ("KEYPOINTS", "SCORES")
 
@@ -54,11 +56,12 @@ class TritonExtractor:
         self.timeout = timeout
         self._want_wholebody = wholebody
         self.uses_wholebody = False
+        self._weights = ""
         self._client: triton_aio.InferenceServerClient | None = None
 
     @property
     def version(self) -> str:
-        return f"{HOLISTIC_VERSION}+{WHOLEBODY_VERSION}" if self.uses_wholebody else HOLISTIC_VERSION
+        return f"{HOLISTIC_VERSION}+{WHOLEBODY_VERSION}{self._weights}" if self.uses_wholebody else HOLISTIC_VERSION
 
     async def start(self) -> "TritonExtractor":
         self._client = triton_aio.InferenceServerClient(self.url)
@@ -70,6 +73,8 @@ class TritonExtractor:
             if self._want_wholebody and not wholebody_ready:
                 raise TritonUnavailable(f"Triton at {self.url} has no ready `{WHOLEBODY_MODEL}` model: its "
                                         "YOLOX/DWPose weights are missing (see README, 'Adding real weights')")
+            if wholebody_ready:
+                self._weights = "".join([f"/{name}:{await self._weights_digest(name)}" for name in WHOLEBODY_NETWORKS])
         except BaseException:
             await self.close()
             raise
@@ -83,6 +88,15 @@ class TritonExtractor:
             return bool(await self._client.is_model_ready(model))
         except InferenceServerException as exc:
             raise TritonUnavailable(f"cannot reach Triton at {self.url}: {exc.message()}") from exc
+
+    async def _weights_digest(self, model: str) -> str:
+        """The weights digest `signstream triton` put in the model's config ("?" if another launcher
+        started this Triton: then swapping weight files is not noticed)."""
+        try:
+            config = await self._client.get_model_config(model, as_json=True)
+        except InferenceServerException as exc:
+            raise TritonUnavailable(f"cannot read `{model}`'s config from Triton at {self.url}: {exc.message()}") from exc
+        return config.get("config", {}).get("parameters", {}).get(DIGEST_PARAMETER, {}).get("string_value", "?")
 
     async def _infer(self, model: str, rgb: np.ndarray, outputs: tuple[str, ...]) -> list[np.ndarray]:
         if self._client is None:

@@ -24,14 +24,21 @@ def input_array(request, name: str) -> np.ndarray:
 
 def respond_each(requests: Sequence, infer: Callable[[object], dict[str, np.ndarray]]) -> list:
     """One InferenceResponse per request, in order. `infer(request)` returns output name -> array;
-    a SignStreamError or ValueError becomes that request's error (INVALID_ARG in Triton)."""
+    any exception becomes that request's error, never the others'."""
     responses = []
     for request in requests:
         try:
             outputs = infer(request)
-        except (SignStreamError, ValueError) as exc:
+        except (SignStreamError, ValueError) as exc:       # the request's own fault: say why
             message = exc.message if isinstance(exc, SignStreamError) else str(exc)
             responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(message)))
+            continue
+        # Anything else (cv2.error, a MediaPipe RuntimeError) still fails this request only; the
+        # traceback goes to Triton's log.
+        except Exception as exc:  # noqa: BLE001
+            log.exception("request failed")
+            responses.append(pb_utils.InferenceResponse(
+                error=pb_utils.TritonError(f"{type(exc).__name__}: {exc}")))
             continue
         tensors = [pb_utils.Tensor(name, np.ascontiguousarray(array)) for name, array in outputs.items()]
         responses.append(pb_utils.InferenceResponse(output_tensors=tensors))

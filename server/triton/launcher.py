@@ -119,6 +119,7 @@ class TritonServer:
         self._process: subprocess.Popen | None = None
         self._workdir: tempfile.TemporaryDirectory | None = None
         self._pump: threading.Thread | None = None
+        self._log_start = 0          # where this run's lines begin in the (appended) log file
 
     # -- addresses -----------------------------------------------------------------------------
     @property
@@ -199,16 +200,21 @@ class TritonServer:
         cmd = self.command(root, backends, self.report.path)
         log.debug("starting %s", " ".join(cmd))
         log_handle = open(self.log_file, "ab", buffering=0)
-        self._process = subprocess.Popen(
-            cmd, env=triton_environment(root), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        self._log_start = log_handle.tell()
+        try:
+            self._process = subprocess.Popen(
+                cmd, env=triton_environment(root), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        except BaseException:
+            log_handle.close()
+            raise
         self._pump = threading.Thread(target=self._copy_output, args=(self._process, log_handle),
                                       name="triton-log", daemon=True)
         self._pump.start()
 
     def _copy_output(self, process: subprocess.Popen, handle) -> None:
         """Triton's stdout/stderr -> the log file (always) and our log (when echo is on)."""
-        with handle:
+        with handle, process.stdout:
             for line in iter(process.stdout.readline, b""):
                 handle.write(line)
                 if self.options.echo:
@@ -246,6 +252,7 @@ class TritonServer:
         deadline = time.monotonic() + self.options.ready_timeout
         while time.monotonic() < deadline:
             if not self.is_running():
+                self._join_pump()          # its last lines say why
                 raise TritonUnavailable(
                     f"tritonserver exited with code {self._process.returncode} while starting; "
                     f"its log ({self.log_file}) ends with:\n{self.log_tail()}")
@@ -259,11 +266,19 @@ class TritonServer:
                                 f"its log ({self.log_file}) ends with:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 30) -> str:
+        """The last lines this run wrote to the log."""
         try:
-            text = self.log_file.read_text(encoding="utf-8", errors="replace")
+            with open(self.log_file, "rb") as handle:
+                handle.seek(self._log_start)
+                text = handle.read().decode("utf-8", errors="replace")
         except (OSError, AssertionError):
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+    def _join_pump(self) -> None:
+        if self._pump is not None:
+            self._pump.join(timeout=5)
+            self._pump = None
 
     def wait(self) -> int:
         """Block until Triton exits by itself; its exit code."""
@@ -276,7 +291,9 @@ class TritonServer:
         if process.poll() is None:
             try:
                 os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=self.options.stop_timeout)
+                # Triton itself gives in-flight requests stop_timeout (--exit-timeout-secs); allow it
+                # a little longer to unload models before the group is killed.
+                process.wait(timeout=self.options.stop_timeout + 10)
             except subprocess.TimeoutExpired:
                 log.warning("tritonserver did not stop within %.0f s; killing it", self.options.stop_timeout)
             except ProcessLookupError:
@@ -287,9 +304,7 @@ class TritonServer:
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
-        if self._pump is not None:
-            self._pump.join(timeout=5)
-            self._pump = None
+        self._join_pump()
 
     def stop(self) -> None:
         self._terminate()

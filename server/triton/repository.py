@@ -9,6 +9,7 @@ report says once what is missing and where it goes.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 GPU_CONFIG = Path("configs") / "gpu.pbtxt"
 PART_OF_PARAMETER = "part_of"    # a step model only its ensemble uses: left out with it
+DIGEST_PARAMETER = "weights_sha256"   # written at start-up: clients put it in their extractor version
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,16 @@ def read_config(path: Path) -> mc.ModelConfig:
         return text_format.Parse(path.read_text(encoding="utf-8"), mc.ModelConfig())
     except (OSError, text_format.ParseError) as exc:
         raise InvalidArgument(f"cannot read Triton model config {path}: {exc}") from exc
+
+
+def weights_digest(files: list[Path]) -> str:
+    """Short SHA-256 over a model's weight files, so that swapping a file changes what clients see."""
+    digest = hashlib.sha256()
+    for path in files:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def _weight_files(model_dir: Path, config: mc.ModelConfig) -> list[Path]:
@@ -104,8 +116,8 @@ def _unloadable(plans: dict[str, ModelPlan]) -> dict[str, str]:
     return skipped
 
 
-def tune(config: mc.ModelConfig, instances: int, cores: int) -> None:
-    """Set the instance count, and ONNX Runtime threads so that instances x threads <= cores."""
+def tune(config: mc.ModelConfig, instances: int, threads: int) -> None:
+    """Set the instance count and, for ONNX Runtime models, the threads of each instance."""
     if config.platform == "ensemble":
         return
     if not config.instance_group:
@@ -113,7 +125,7 @@ def tune(config: mc.ModelConfig, instances: int, cores: int) -> None:
     for group in config.instance_group:
         group.count = instances
     if THREADS_PARAMETER in config.parameters:
-        config.parameters[THREADS_PARAMETER].string_value = str(max(1, cores // instances))
+        config.parameters[THREADS_PARAMETER].string_value = str(threads)
 
 
 def build_runtime_repository(source: Path, dest: Path, *, instances: int = 1, gpu: bool = False,
@@ -126,6 +138,10 @@ def build_runtime_repository(source: Path, dest: Path, *, instances: int = 1, gp
     plans = plan_models(source, gpu)
     report = RepositoryReport(dest)
     report.skipped = _unloadable(plans)
+    # The ONNX Runtime models run side by side (the ensemble pipelines requests through them), so
+    # they share the cores: every instance of every such model together stays within them.
+    threaded = [n for n, p in plans.items() if n not in report.skipped and THREADS_PARAMETER in p.config.parameters]
+    threads = max(1, cores // (instances * max(1, len(threaded))))
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     for name, plan in plans.items():
@@ -133,7 +149,10 @@ def build_runtime_repository(source: Path, dest: Path, *, instances: int = 1, gp
             continue
         config = mc.ModelConfig()
         config.CopyFrom(plan.config)
-        tune(config, instances, cores)
+        tune(config, instances, threads)
+        files = _weight_files(plan.source, plan.config)
+        if files:
+            config.parameters[DIGEST_PARAMETER].string_value = weights_digest(files)
         model_dir = dest / name
         model_dir.mkdir()
         (model_dir / "config.pbtxt").write_text(text_format.MessageToString(config), encoding="utf-8")

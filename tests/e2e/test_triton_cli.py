@@ -123,3 +123,41 @@ def test_sigterm_stops_triton_cleanly_and_leaves_nothing_running(triton_cli):
     with pytest.raises(ProcessLookupError):
         os.killpg(triton_cli["triton_pid"], 0)      # nor any python stub of its group
     assert "Triton stopped" in "".join(triton_cli["lines"])
+
+
+def _processes_with(marker: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def test_sigterm_while_triton_starts_stops_it_at_once(triton_repository, tmp_path):
+    grpc_port = free_port()
+    log_file = tmp_path / "triton.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "signstream", "triton", "--model-repository", str(triton_repository),
+         "--grpc-port", str(grpc_port), "--http-port", str(free_port()), "--metrics-port", str(free_port()),
+         "--triton-log-file", str(log_file), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not (log_file.exists() and log_file.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.05)                      # tritonserver has been launched and is loading models
+        assert _processes_with(f"--grpc-port={grpc_port}"), "tritonserver should be starting"
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0]
+        assert process.returncode == 130 and "Triton ready" not in output, output
+        deadline = time.monotonic() + 10
+        while _processes_with(f"--grpc-port={grpc_port}") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _processes_with(f"--grpc-port={grpc_port}")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)

@@ -128,3 +128,23 @@ def test_style_images_are_extracted_through_triton_when_asked(triton, tmp_path):
     # This Triton has the stand-in wholebody weights, so the body differs from in-process MediaPipe's.
     local = load_style(str(path), allow_default=True)
     assert not np.allclose(remote.params.as_array(), local.params.as_array(), atol=1e-3)
+
+
+def test_bad_requests_batched_with_good_ones_fail_alone(triton):
+    good = cv2.resize(PHOTOS["astronaut"](), (192, 192))[None]
+    empty = np.zeros((1, 0, 192, 3), np.uint8)          # passes Triton's shape check, refused by the model
+
+    def call(batch):
+        try:
+            return _infer(triton.grpc_url, batch)["POSE"]
+        except InferenceServerException as exc:
+            return exc
+
+    batches = [good, empty, good, good, empty, good, good, good]
+    with concurrent.futures.ThreadPoolExecutor(len(batches)) as pool:
+        results = list(pool.map(call, batches))
+    for batch, result in zip(batches, results):
+        if batch is empty:
+            assert isinstance(result, InferenceServerException) and "empty" in result.message()
+        else:
+            assert isinstance(result, np.ndarray) and np.any(result)
