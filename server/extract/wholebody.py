@@ -62,15 +62,15 @@ def locate_person(yolox_output: np.ndarray, ratio: float, width: int, height: in
 
 def estimate_wholebody(rgb: np.ndarray, detector: BatchModel, pose: BatchModel) -> tuple[np.ndarray, np.ndarray]:
     """RGB (H, W, 3) uint8 -> keypoints (133, 2) float32 in image pixels, scores (133,) float32,
-    running the two networks in this process (e.g. OnnxBatchModel on yolox_l / dw-ll_ucoco_384)."""
-    rgb = check_rgb(rgb)
-    height, width = rgb.shape[:2]
-    images, ratio = letterbox(rgb)
-    detections = detector.run({yolox.INPUT_NAME: images[None]})[yolox.OUTPUT_NAME][0]
-    center, scale = locate_person(detections, ratio, width, height)
-    simcc = pose.run({dwpose.INPUT_NAME: crop_for_dwpose(rgb, center, scale)[None]})
-    simcc_x, simcc_y = (simcc[name][0] for name in dwpose.OUTPUT_NAMES)
-    return decode_simcc(simcc_x, simcc_y, center, scale)
+    running the two networks in this process (e.g. OnnxBatchModel on yolox_l / dw-ll_ucoco_384)
+    through the very steps the `wholebody` ensemble runs in Triton."""
+    images = check_rgb(rgb)[None]
+    pre = preprocess_batch(images)
+    detections = detector.run({yolox.INPUT_NAME: pre[yolox.INPUT_NAME]})[yolox.OUTPUT_NAME]
+    crop = crop_batch(images, detections, pre[RATIO])
+    simcc = pose.run({dwpose.INPUT_NAME: crop[dwpose.INPUT_NAME]})
+    out = decode_batch(*(simcc[name] for name in dwpose.OUTPUT_NAMES), crop[CENTER], crop[SCALE])
+    return out[KEYPOINTS][0], out[SCORES][0]
 
 
 # ---- COCO-WholeBody 133 -> packed frame (DESIGN §3) ----
