@@ -37,9 +37,8 @@ demo: install
 	$(VENV)/bin/signstream lexicon demo $(LEXICON)
 	@mkdir -p $(RESULTS)
 	$(PY) -c 'import cv2, skimage.data; cv2.imwrite("$(RESULTS)/style_astronaut.png", cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))'
-	$(VENV)/bin/signstream generate --lexicon $(LEXICON) --out $(RESULTS) \
-	  --style_image_path $(RESULTS)/style_astronaut.png --num_interpolation 8 --num_insert_interpolation 0 \
-	  --sign_ids $(DEMO_SIGNS)
+	$(PY) -m signstream.clients.demo --lexicon $(LEXICON) --out $(RESULTS) \
+	  --style $(RESULTS)/style_astronaut.png --num_interpolation 8 $(DEMO_SIGNS)
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider

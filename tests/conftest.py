@@ -124,3 +124,33 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="needs an NVIDIA GPU with TensorRT and pycuda ([gpu] extra)")
         for item in gpu_items:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def demo_lexicon_dir(tmp_path_factory) -> Path:
+    """The demo lexicon (14 procedurally animated signs at 25 fps), written once."""
+    from signstream.config import S3Settings
+    from signstream.lexicon import LexiconWriter, open_store
+    from signstream.lexicon.demo import demo_signs
+
+    root = tmp_path_factory.mktemp("demo_lexicon")
+    writer = LexiconWriter(open_store(str(root), S3Settings()))
+    for sign in demo_signs():
+        writer.add_sign(sign.sign_id, sign.frames, sign.fps, gloss=sign.gloss)
+    writer.commit()
+    return root
+
+
+@pytest.fixture(scope="session")
+def gateway(triton, demo_lexicon_dir):
+    """The gateway over real gRPC on a free loopback port: the demo lexicon, extraction through the
+    session's Triton (Holistic only, so results match in-process extraction)."""
+    from signstream.config import Settings
+    from signstream.extract.remote import TritonExtractor
+    from signstream.lexicon import open_lexicon
+    from tests.support.gateway import GatewayThread
+
+    running = GatewayThread(open_lexicon(Settings(lexicon=str(demo_lexicon_dir))),
+                            TritonExtractor(triton.grpc_url, wholebody=False)).start()
+    yield running
+    running.stop()

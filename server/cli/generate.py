@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from signstream.generate import GenerateRequest, generate
@@ -31,11 +32,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
                    help="extract the style image through this Triton (default: MediaPipe in this process)")
+    p.add_argument("--server", default=None, metavar="HOST:PORT",
+                   help="generate through a running gateway (signstream serve) instead of in-process")
     add_lexicon_flags(p)
     p.set_defaults(run=run)
 
 
+def run_remote(args: argparse.Namespace) -> int:
+    from signstream.clients.remote_generate import generate_remote
+    from signstream.clients.session_config import session_config
+
+    paths, sentence, fps, seconds = asyncio.run(generate_remote(
+        args.server, session_config(args), list(args.sign_ids), args.out,
+        progress=not args.no_progress and sys.stderr.isatty()))
+    print(f"{len(sentence.frames)} frames at {fps:g} fps from {args.server}")
+    print(timing_line(seconds, len(sentence.frames)))
+    for path in paths.values():
+        print(path)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.server:
+        return run_remote(args)
     settings = settings_from_args(args)
     request = GenerateRequest(
         sign_ids=tuple(args.sign_ids),

@@ -23,6 +23,10 @@ class FrameExtractor(Protocol):
 
     version: str
 
+    async def start(self) -> "FrameExtractor":
+        """Get ready (e.g. check Triton's models); returns self. `async with` calls it."""
+        ...
+
     async def extract(self, rgb: np.ndarray) -> np.ndarray:
         """rgb (H, W, 3) uint8 -> packed frame (K, 3) float32 (kernels/layout.py)."""
         ...
@@ -39,6 +43,9 @@ class LocalExtractor:
     def __init__(self) -> None:
         self._holistic = HolisticExtractor(static_image_mode=True)
 
+    async def start(self) -> "LocalExtractor":
+        return self
+
     async def extract(self, rgb: np.ndarray) -> np.ndarray:
         arrays = await asyncio.to_thread(self._holistic, rgb)
         return arrays.to_frame()
@@ -47,7 +54,7 @@ class LocalExtractor:
         self._holistic.close()
 
     async def __aenter__(self) -> "LocalExtractor":
-        return self
+        return await self.start()
 
     async def __aexit__(self, *exc) -> None:
         await self.close()

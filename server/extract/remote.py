@@ -64,6 +64,8 @@ class TritonExtractor:
         return f"{HOLISTIC_VERSION}+{WHOLEBODY_VERSION}{self._weights}" if self.uses_wholebody else HOLISTIC_VERSION
 
     async def start(self) -> "TritonExtractor":
+        if self._client is not None:
+            return self
         self._client = triton_aio.InferenceServerClient(self.url)
         try:
             if not await self._model_ready(HOLISTIC_MODEL):

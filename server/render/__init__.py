@@ -1,4 +1,4 @@
-"""Rendering: packed keypoint frames -> RGB skeleton images -> encoded stills or MP4 video."""
+"""Rendering: packed keypoints -> RGB skeleton images -> encoded stills, MP4 video or an H.264 stream."""
 from signstream.render.encode import (
     ENCODERS,
     Encoder,
@@ -9,6 +9,7 @@ from signstream.render.encode import (
     encode_raw,
     get_encoder,
 )
+from signstream.render.h264_stream import H264StreamEncoder
 from signstream.render.skeleton import render_clip, render_frame
 from signstream.render.video import (
     SEED_DEFAULT_FPS,
@@ -22,6 +23,7 @@ from signstream.render.video import (
 __all__ = [
     "ENCODERS",
     "Encoder",
+    "H264StreamEncoder",
     "Mp4Writer",
     "SEED_DEFAULT_FPS",
     "SEED_MAX_FPS",

@@ -23,6 +23,8 @@ __all__ = [
     "Mp4Writer",
     "SEED_DEFAULT_FPS",
     "SEED_MAX_FPS",
+    "Yuv420pFrames",
+    "check_video_params",
     "frame_rate_from_clips",
     "probe_video",
     "read_video_frames",
@@ -52,6 +54,58 @@ def frame_rate_from_clips(clip_fps: Sequence[float]) -> float:
     return sum(kept) / len(kept)
 
 
+def check_video_params(width: int, height: int, fps: float) -> Fraction:
+    """Validate an H.264 output size and rate; return the rate as `Fraction(fps).limit_denominator(1001)`.
+
+    Raises ValueError unless width and height are positive integers and fps a positive finite number.
+    """
+    if int(width) != width or int(height) != height or width <= 0 or height <= 0:
+        raise ValueError(f"video size must be positive integers, got {width!r} x {height!r}")
+    if isinstance(fps, bool) or not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive finite number, got {fps!r}")
+    frame_rate = Fraction(fps).limit_denominator(1001)
+    if frame_rate <= 0:
+        raise ValueError(f"fps {fps!r} is too small to represent")
+    return frame_rate
+
+
+class Yuv420pFrames:
+    """RGB frames of one size -> yuv420p `av.VideoFrame`s for libx264, shared by every H.264 writer.
+
+    yuv420p needs even sizes, so an odd width (height) is padded with one black column on the right (row at
+    the bottom): frames are given at width x height and come out at `coded_width` x `coded_height`. The
+    conversion is BT.601 limited range; `tag(codec_context)` labels the stream accordingly.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = int(width), int(height)
+        self.coded_width = self.width + (self.width & 1)
+        self.coded_height = self.height + (self.height & 1)
+        # Padding buffer, allocated once; its extra column/row stays black.
+        self._padded = (
+            np.zeros((self.coded_height, self.coded_width, 3), dtype=np.uint8)
+            if (self.coded_width, self.coded_height) != (self.width, self.height)
+            else None
+        )
+
+    @staticmethod
+    def tag(codec_context: av.codec.context.CodecContext) -> None:
+        """Mark the stream BT.601 limited range, matching the conversion done in `__call__`."""
+        codec_context.colorspace = _AVCOL_SPC_SMPTE170M
+        codec_context.color_range = _AVCOL_RANGE_MPEG
+
+    def __call__(self, rgb: np.ndarray) -> av.VideoFrame:
+        """(height, width, 3) uint8 RGB -> padded yuv420p frame (no pts set). ValueError on other input."""
+        check_rgb(rgb)
+        if rgb.shape != (self.height, self.width, 3):
+            raise ValueError(f"frame must have shape {(self.height, self.width, 3)}, got {rgb.shape}")
+        if self._padded is not None:
+            self._padded[: self.height, : self.width] = rgb
+            rgb = self._padded
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        return frame.reformat(format="yuv420p", dst_colorspace="itu601", dst_color_range="MPEG")
+
+
 class Mp4Writer:
     """Write RGB frames to an H.264 MP4 file.
 
@@ -78,26 +132,14 @@ class Mp4Writer:
         crf: int = 20,
         preset: str = "veryfast",
     ) -> None:
-        if int(width) != width or int(height) != height or width <= 0 or height <= 0:
-            raise ValueError(f"video size must be positive integers, got {width!r} x {height!r}")
-        if isinstance(fps, bool) or not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be a positive finite number, got {fps!r}")
-        frame_rate = Fraction(fps).limit_denominator(1001)
-        if frame_rate <= 0:
-            raise ValueError(f"fps {fps!r} is too small to represent")
+        frame_rate = check_video_params(width, height, fps)
         self.path = os.fspath(path)
-        self.width, self.height = int(width), int(height)
-        self.coded_width = self.width + (self.width & 1)
-        self.coded_height = self.height + (self.height & 1)
+        self._frames = Yuv420pFrames(width, height)
+        self.width, self.height = self._frames.width, self._frames.height
+        self.coded_width, self.coded_height = self._frames.coded_width, self._frames.coded_height
         self.frame_rate = frame_rate
         self.frames_written = 0
         self._closed = False
-        # Padding buffer, allocated once; its extra column/row stays black.
-        self._padded = (
-            np.zeros((self.coded_height, self.coded_width, 3), dtype=np.uint8)
-            if (self.coded_width, self.coded_height) != (self.width, self.height)
-            else None
-        )
         self._container = av.open(self.path, mode="w", format="mp4", options={"movflags": "+faststart"})
         try:
             stream = self._container.add_stream("libx264", rate=frame_rate)
@@ -105,8 +147,7 @@ class Mp4Writer:
             stream.height = self.coded_height
             stream.pix_fmt = "yuv420p"
             stream.codec_context.time_base = 1 / frame_rate
-            stream.codec_context.colorspace = _AVCOL_SPC_SMPTE170M
-            stream.codec_context.color_range = _AVCOL_RANGE_MPEG
+            self._frames.tag(stream.codec_context)
             stream.options = {"crf": str(int(crf)), "preset": str(preset)}
         except (av.FFmpegError, ValueError, TypeError):
             self._abort()
@@ -117,14 +158,7 @@ class Mp4Writer:
         """Append one frame: (height, width, 3) uint8 RGB. Raises ValueError on any other shape/dtype."""
         if self._closed:
             raise ValueError("write() on a closed Mp4Writer")
-        check_rgb(rgb)
-        if rgb.shape != (self.height, self.width, 3):
-            raise ValueError(f"frame must have shape {(self.height, self.width, 3)}, got {rgb.shape}")
-        if self._padded is not None:
-            self._padded[: self.height, : self.width] = rgb
-            rgb = self._padded
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame = frame.reformat(format="yuv420p", dst_colorspace="itu601", dst_color_range="MPEG")
+        frame = self._frames(rgb)
         frame.pts = self.frames_written
         frame.time_base = self._stream.codec_context.time_base
         self._container.mux(self._stream.encode(frame))

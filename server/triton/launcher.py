@@ -17,6 +17,7 @@ period so no stub process is ever left behind.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 BACKEND_FILES = ("libtriton_python.so", "triton_python_backend_utils.py")
 STUB = "triton_python_backend_stub"
+PR_SET_PDEATHSIG = 1          # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,16 @@ def triton_environment(root: Path) -> dict[str, str]:
     env["PATH"] = os.pathsep.join((sysconfig.get_path("scripts"), env.get("PATH", "")))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when the process that started it dies, even
+    by SIGKILL, so Triton never outlives a killed `serve` (it runs in its own session, out of reach
+    of signals sent to ours)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):   # not Linux: the explicit stop() still applies
+        pass
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -204,7 +216,8 @@ class TritonServer:
         try:
             self._process = subprocess.Popen(
                 cmd, env=triton_environment(root), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent)
         except BaseException:
             log_handle.close()
             raise

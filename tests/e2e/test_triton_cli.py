@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 
+from signstream.clients.process import SignstreamProcess
 from signstream.triton.launcher import free_port
 from tests.support.photos import PHOTOS
 
@@ -38,30 +38,19 @@ def triton_cli(triton_repository, tmp_path_factory):
     """`python -m signstream triton --grpc-port P --http-port Q --metrics-port R` in the foreground."""
     ports = {"grpc": free_port(), "http": free_port(), "metrics": free_port()}
     log_file = tmp_path_factory.mktemp("triton-cli") / "triton.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "signstream", "triton", "--model-repository", str(triton_repository),
-         "--grpc-port", str(ports["grpc"]), "--http-port", str(ports["http"]),
-         "--metrics-port", str(ports["metrics"]), "--triton-log-file", str(log_file), "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read():
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("Triton ready"):
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
+    cli = SignstreamProcess(
+        ["triton", "--model-repository", str(triton_repository), "--grpc-port", str(ports["grpc"]),
+         "--http-port", str(ports["http"]), "--metrics-port", str(ports["metrics"]),
+         "--triton-log-file", str(log_file), "--quiet"], "Triton ready")
     try:
-        if not ready.wait(READY_TIMEOUT_S):
-            pytest.fail("signstream triton did not get ready:\n" + "".join(lines))
-        pid = int(re.search(r"pid (\d+)", next(l for l in lines if l.startswith("Triton ready"))).group(1))
-        yield {"process": process, "ports": ports, "lines": lines, "triton_pid": pid, "log_file": log_file}
+        cli.start(READY_TIMEOUT_S)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        pid = int(re.search(r"pid (\d+)", cli.ready_line()).group(1))
+        yield {"cli": cli, "ports": ports, "triton_pid": pid, "log_file": log_file}
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        cli.kill()
 
 
 def test_plain_tritonclient_gets_holistic_on_the_flagged_port(triton_cli):
@@ -113,16 +102,15 @@ def test_extract_through_triton_prints_seed_keypoints_and_draws_them(triton_cli,
 
 
 def test_sigterm_stops_triton_cleanly_and_leaves_nothing_running(triton_cli):
-    process = triton_cli["process"]
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=90) == 0, "".join(triton_cli["lines"])
+    cli = triton_cli["cli"]
+    assert cli.stop(timeout=90) == 0, cli.output
     deadline = time.monotonic() + 10
     while _alive(triton_cli["triton_pid"]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(triton_cli["triton_pid"])
     with pytest.raises(ProcessLookupError):
         os.killpg(triton_cli["triton_pid"], 0)      # nor any python stub of its group
-    assert "Triton stopped" in "".join(triton_cli["lines"])
+    assert "Triton stopped" in cli.output
 
 
 def _processes_with(marker: str) -> list[int]:

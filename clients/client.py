@@ -1,0 +1,134 @@
+"""Async client for the SignStream gateway (grpc.aio).
+
+    async with SignStreamClient("127.0.0.1:50051") as client:
+        call = client.synthesize(SessionConfig(style_image=png))
+        await call.send("¶hello")              # frames of ¶hello start arriving at once
+        async for response in call:             # SynthesizeResponse: frame or notice
+            ...
+        await call.done_sending()               # after the last sign; the stream then ends
+
+`synthesize_all` sends a whole sentence and collects everything; `stream_sentence` interleaves
+sending with reading the way a live client does.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from signstream.v1 import signstream_pb2 as pb
+from signstream.v1 import signstream_pb2_grpc as pb_grpc
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class StreamCall:
+    """One bidirectional Synthesize or Retarget call: send items, read responses."""
+
+    def __init__(self, call, request_type, config: pb.SessionConfig, field: str):
+        self._call = call
+        self._request_type = request_type
+        self._field = field
+        self._config_sent = False
+        self._config = config
+
+    async def _ensure_config(self) -> None:
+        if not self._config_sent:
+            self._config_sent = True
+            await self._call.write(self._request_type(config=self._config))
+
+    async def send(self, item) -> None:
+        """Send one sign ID (Synthesize) or one encoded image (Retarget)."""
+        await self._ensure_config()
+        await self._call.write(self._request_type(**{self._field: item}))
+
+    async def done_sending(self) -> None:
+        await self._ensure_config()
+        await self._call.done_writing()
+
+    def __aiter__(self) -> AsyncIterator[pb.SynthesizeResponse]:
+        return self._responses()
+
+    async def _responses(self) -> AsyncIterator[pb.SynthesizeResponse]:
+        await self._ensure_config()
+        while (response := await self._call.read()) is not grpc.aio.EOF:
+            yield response
+
+    def cancel(self) -> bool:
+        return self._call.cancel()
+
+
+class SignStreamClient:
+    def __init__(self, target: str, *, credentials: grpc.ChannelCredentials | None = None):
+        options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+        self.channel = (grpc.aio.secure_channel(target, credentials, options) if credentials
+                        else grpc.aio.insecure_channel(target, options))
+        self.stub = pb_grpc.SignStreamStub(self.channel)
+
+    def synthesize(self, config: pb.SessionConfig) -> StreamCall:
+        return StreamCall(self.stub.Synthesize(), pb.SynthesizeRequest, config, "sign_id")
+
+    def retarget(self, config: pb.SessionConfig) -> StreamCall:
+        return StreamCall(self.stub.Retarget(), pb.RetargetRequest, config, "image")
+
+    async def synthesize_all(self, config: pb.SessionConfig, sign_ids: Iterable[str]) -> list[pb.SynthesizeResponse]:
+        """Send every sign ID at once, then read the whole stream."""
+        call = self.synthesize(config)
+        for sign_id in sign_ids:
+            await call.send(sign_id)
+        await call.done_sending()
+        return [response async for response in call]
+
+    async def stream_sentence(self, config: pb.SessionConfig, sign_ids: Iterable[str],
+                              ) -> AsyncIterator[tuple[pb.SynthesizeResponse, float]]:
+        """Like a live client: each sign is sent once the previous sign's first frame (or notice)
+        arrived; yields (response, seconds since the call started)."""
+        ids = list(sign_ids)
+        call = self.synthesize(config)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        sent = 0
+        if ids:
+            await call.send(ids[0])
+            sent = 1
+        if sent == len(ids):
+            await call.done_sending()
+        previous: pb.Frame | None = None
+        async for response in call:
+            yield response, loop.time() - start
+            kind = response.WhichOneof("kind")
+            frame = response.frame if kind == "frame" else None
+            # A sign showed up: a notice (it was skipped), or a frame that starts it (another sign
+            # ID, or the first transition frame after the previous sign's own frames).
+            started = kind == "notice" or previous is None or frame.sign_id != previous.sign_id or (
+                frame.kind == pb.TRANSITION and previous.kind != pb.TRANSITION)
+            previous = frame if frame is not None else previous
+            if started and sent < len(ids):
+                await call.send(ids[sent])
+                sent += 1
+                if sent == len(ids):
+                    await call.done_sending()
+
+    async def list_signs(self, prefix: str = "", limit: int = 0) -> list[str]:
+        response = await self.stub.ListSigns(pb.ListSignsRequest(prefix=prefix, limit=limit))
+        return list(response.sign_ids)
+
+    async def extract(self, image: bytes) -> pb.Keypoints:
+        return await self.stub.ExtractKeypoints(pb.ExtractRequest(image=image))
+
+    async def health(self, service: str = "") -> str:
+        """SERVING, NOT_SERVING, ... of the gateway (grpc.health.v1)."""
+        response = await health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest(service=service))
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def __aenter__(self) -> "SignStreamClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

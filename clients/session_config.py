@@ -1,0 +1,29 @@
+"""Command-line flags -> SessionConfig, shared by `signstream stream` and `generate --server`."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from signstream.errors import StyleImageError
+from signstream.v1 import signstream_pb2 as pb
+
+
+def read_style(path: str | None) -> bytes:
+    if not path:
+        return b""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise StyleImageError(f"cannot read style image {path}: {exc.strerror}", field="style_image_path") from exc
+
+
+def session_config(args: argparse.Namespace, **overrides) -> pb.SessionConfig:
+    config = pb.SessionConfig(
+        style_image=read_style(args.style_image_path),
+        num_interpolation=args.num_interpolation,
+        num_insert_interpolation=args.num_insert_interpolation,
+        normalization=getattr(args, "normalization", "") or "",
+    )
+    for name, value in overrides.items():
+        setattr(config, name, value)
+    return config

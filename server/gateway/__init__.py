@@ -1,0 +1,1 @@
+"""The grpc.aio gateway: servicer, app wiring and Prometheus metrics."""

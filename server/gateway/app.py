@@ -1,0 +1,105 @@
+"""The gateway server: grpc.aio with the SignStream service, grpc.health.v1 and server reflection.
+
+Health is NOT_SERVING until the extractor (Triton) is reachable and the numba kernels are warm,
+then SERVING; `stop()` turns it NOT_SERVING first, lets open calls finish within the grace period,
+then stops. Message sizes are limited on purpose (README "Limits"): requests carry at most one
+style image or video frame, responses at most one frame.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from signstream.extract.base import FrameExtractor
+from signstream.gateway.metrics import GatewayMetrics, Registry
+from signstream.gateway.servicer import SignStreamService
+from signstream.kernels.warmup import warm_up
+from signstream.lexicon import Lexicon
+from signstream.v1 import signstream_pb2 as pb
+from signstream.v1 import signstream_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SignStream"].full_name     # "signstream.v1.SignStream"
+MAX_RECEIVE_BYTES = 16 * 1024 * 1024     # one style image or video frame per message
+MAX_SEND_BYTES = 64 * 1024 * 1024        # one RAW_RGB frame of 4096 x 4096 is 48 MiB
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    host: str = "127.0.0.1"
+    port: int = 50051                    # 0: any free port
+    workers: int = 0                     # CPU threads for normalize/render/encode; 0 = cores
+    max_receive_bytes: int = MAX_RECEIVE_BYTES
+    max_send_bytes: int = MAX_SEND_BYTES
+
+
+class Gateway:
+    def __init__(self, lexicon: Lexicon, extractor: FrameExtractor, options: GatewayOptions = GatewayOptions(),
+                 registry: Registry | None = None):
+        self.options = options
+        self.lexicon = lexicon
+        self.extractor = extractor
+        self.registry = registry or Registry()
+        self.metrics = GatewayMetrics(self.registry)
+        self.executor = ThreadPoolExecutor(options.workers or os.cpu_count() or 2, thread_name_prefix="gateway-cpu")
+        self.health = health.aio.HealthServicer()
+        self.server: grpc.aio.Server | None = None
+        self.port: int | None = None
+
+    async def _set_health(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, status)
+
+    async def start(self) -> int:
+        """Listen, then get ready (extractor reachable, kernels warm) and report SERVING; the port."""
+        self.server = grpc.aio.server(options=[
+            ("grpc.max_receive_message_length", self.options.max_receive_bytes),
+            ("grpc.max_send_message_length", self.options.max_send_bytes),
+            ("grpc.so_reuseport", 0),
+        ])
+        pb_grpc.add_SignStreamServicer_to_server(
+            SignStreamService(self.lexicon, self.extractor, self.executor, self.metrics), self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            self.server)
+        await self._set_health(False)
+        self.port = self.server.add_insecure_port(f"{self.options.host}:{self.options.port}")
+        await self.server.start()
+        log.info("gateway listening on %s:%d (NOT_SERVING until ready)", self.options.host, self.port)
+        await self.get_ready()
+        return self.port
+
+    async def get_ready(self) -> None:
+        """Start the extractor (it checks Triton's models), warm the kernels, then SERVING."""
+        await self.extractor.start()
+        seconds = await asyncio.get_running_loop().run_in_executor(self.executor, warm_up)
+        log.info("kernels warm in %.0f ms", 1000 * seconds)
+        await self._set_health(True)
+        log.info("gateway SERVING on %s:%d", self.options.host, self.port)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """NOT_SERVING, then let open calls finish for up to `grace` seconds, then stop."""
+        await self._set_health(False)
+        if self.server is not None:
+            await self.server.stop(grace)
+            self.server = None
+        await self.extractor.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        log.info("gateway stopped")
+
+    async def __aenter__(self) -> "Gateway":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()

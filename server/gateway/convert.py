@@ -1,0 +1,121 @@
+"""Domain <-> proto conversions for the gRPC gateway (DESIGN §3, §5): keypoints, enums, responses.
+
+Only the generated messages are used here, no grpc. Every enum mapping lives in the tables below; a
+proto enum value without an entry (proto3 enums are open, a client can send any number) is simply not
+a key, so callers decide how to refuse it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from signstream.errors import InvalidArgument
+from signstream.kernels import layout as L
+from signstream.pipeline import FrameKind
+from signstream.v1 import signstream_pb2 as pb
+
+__all__ = [
+    "ENCODING_NAMES", "ENCODING_VALUES", "PACING_NAMES", "PACING_VALUES", "RENDERER_NAMES", "RENDERER_VALUES",
+    "FRAME_KINDS", "FRAME_KIND_VALUES", "KEYPOINT_FIELD_SIZES",
+    "keypoints_to_proto", "keypoints_from_proto", "notice_to_proto", "frame_to_proto",
+]
+
+# ---- enums: proto number -> our name, and back ------------------------------------------------------
+ENCODING_NAMES: dict[int, str] = {
+    pb.JPEG: "jpeg", pb.PNG: "png", pb.RAW_RGB: "raw_rgb", pb.H264: "h264", pb.NONE: "none",
+}
+PACING_NAMES: dict[int, str] = {pb.ASAP: "asap", pb.REALTIME: "realtime"}
+RENDERER_NAMES: dict[int, str] = {pb.SKELETON: "skeleton", pb.NEURAL: "neural"}
+FRAME_KINDS: dict[int, FrameKind] = {
+    pb.SIGN: FrameKind.SIGN, pb.TRANSITION: FrameKind.TRANSITION, pb.INSERTED: FrameKind.INSERTED,
+}
+ENCODING_VALUES: dict[str, int] = {name: value for value, name in ENCODING_NAMES.items()}
+PACING_VALUES: dict[str, int] = {name: value for value, name in PACING_NAMES.items()}
+RENDERER_VALUES: dict[str, int] = {name: value for value, name in RENDERER_NAMES.items()}
+FRAME_KIND_VALUES: dict[FrameKind, int] = {kind: value for value, kind in FRAME_KINDS.items()}
+
+# ---- keypoints ----------------------------------------------------------------------------------------
+# Proto field -> (packed point indices in field order, flagged?). Flagged parts carry x, y per point
+# (missing = -1, -1; validity is channel 2 in the packed frame); MediaPipe parts carry x, y, z.
+_KEYPOINT_FIELDS: dict[str, tuple[np.ndarray, bool]] = {
+    "body": (np.arange(L.BODY.start, L.BODY.stop), True),
+    "hands": (np.r_[L.LEFT_HAND, L.RIGHT_HAND], True),              # seed hands[0] = left, [1] = right
+    "face": (np.arange(L.FACE.start, L.FACE.stop), True),
+    **{name: (np.arange(L.PARTS[name].start, L.PARTS[name].stop), False) for name in L.MEDIAPIPE_PARTS},
+}
+KEYPOINT_FIELD_SIZES: dict[str, int] = {
+    field: len(index) * (2 if flagged else 3) for field, (index, flagged) in _KEYPOINT_FIELDS.items()
+}   # body 36, hands 84, face 136, pose_mp 99, face_mp 1434, left_hand_mp 63, right_hand_mp 63
+
+
+def keypoints_to_proto(frame: np.ndarray) -> pb.Keypoints:
+    """Packed frame (K, 3) -> Keypoints in the seed's flat layout; missing 2-D points become (-1, -1)."""
+    f = np.asarray(frame, dtype=np.float32)
+    if f.shape != (L.NUM_POINTS, 3):
+        raise ValueError(f"a keypoint frame must have shape ({L.NUM_POINTS}, 3), got {f.shape}")
+    values = {}
+    for field, (index, flagged) in _KEYPOINT_FIELDS.items():
+        points = f[index]
+        if flagged:
+            xy = points[:, :2].copy()
+            xy[points[:, 2] <= 0] = -1.0
+            values[field] = xy.ravel().tolist()
+        else:
+            values[field] = points.ravel().tolist()
+    return pb.Keypoints(**values)
+
+
+def keypoints_from_proto(keypoints: pb.Keypoints) -> np.ndarray:
+    """Keypoints -> packed frame (K, 3) float32; the exact inverse of `keypoints_to_proto` for frames whose
+    missing 2-D points sit at (-1, -1) with channel 2 = 0 and valid ones have channel 2 = 1 (all of ours).
+
+    A 2-D point is missing exactly when it is (-1, -1). Raises InvalidArgument naming the field
+    (e.g. "keypoints.face") when a field has the wrong number of values or a non-finite one.
+    """
+    out = np.zeros((L.NUM_POINTS, 3), dtype=np.float32)
+    for field, (index, flagged) in _KEYPOINT_FIELDS.items():
+        raw = getattr(keypoints, field)
+        size = KEYPOINT_FIELD_SIZES[field]
+        if len(raw) != size:
+            raise InvalidArgument(f"keypoints.{field} must have {size} values, got {len(raw)}",
+                                  field=f"keypoints.{field}")
+        width = 2 if flagged else 3
+        points = np.fromiter(raw, dtype=np.float32, count=size).reshape(-1, width)
+        if not np.all(np.isfinite(points)):
+            raise InvalidArgument(f"keypoints.{field} contains NaN or infinite values", field=f"keypoints.{field}")
+        out[index, :width] = points
+        if flagged:
+            out[index, 2] = ~((points[:, 0] == -1.0) & (points[:, 1] == -1.0))
+    return out
+
+
+# ---- responses ----------------------------------------------------------------------------------------
+def notice_to_proto(code: str, sign_id: str | None, message: str) -> pb.SynthesizeResponse:
+    """A Notice response (e.g. code UNKNOWN_SIGN: that sign was skipped, the stream goes on)."""
+    return pb.SynthesizeResponse(notice=pb.Notice(code=code, sign_id=sign_id or "", message=message))
+
+
+def frame_to_proto(
+    index: int,
+    sign_id: str | None,
+    kind: FrameKind | int,
+    image: bytes,
+    encoding: str,
+    width: int,
+    height: int,
+    keypoints: np.ndarray | None = None,
+    fps: float = 0.0,
+) -> pb.SynthesizeResponse:
+    """A Frame response. `encoding` is our name ("jpeg", ..., "none"); `keypoints` a packed (K, 3) frame
+    or None to leave the field unset. Raises InvalidArgument (field "encoding") for an unknown name."""
+    try:
+        encoding_value = ENCODING_VALUES[encoding]
+    except KeyError:
+        raise InvalidArgument(f"unknown frame encoding {encoding!r}; use one of {', '.join(ENCODING_VALUES)}",
+                              field="encoding") from None
+    frame = pb.Frame(
+        index=int(index), sign_id=sign_id or "", kind=FRAME_KIND_VALUES[FrameKind(int(kind))], image=image,
+        encoding=encoding_value, width=int(width), height=int(height), fps=float(fps),
+    )
+    if keypoints is not None:
+        frame.keypoints.CopyFrom(keypoints_to_proto(keypoints))
+    return pb.SynthesizeResponse(frame=frame)

@@ -1,0 +1,154 @@
+"""The SignStream gRPC service (DESIGN §5): protos in, domain calls, protos out. Nothing else.
+
+Synthesize and Retarget read their requests in a task of their own while frames are written, so
+sign IDs keep arriving during synthesis; the queue between them is bounded (a client that floods
+sign IDs is slowed by gRPC flow control, not buffered without end). Responses are yielded one by
+one: grpc.aio writes each before asking for the next, so a slow reader holds back synthesis
+instead of growing memory. A client that goes away cancels the handler, which cancels the reader,
+the frames being rendered and any extraction in flight.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+
+from signstream.errors import InvalidArgument, SignStreamError
+from signstream.extract.base import FrameExtractor
+from signstream.gateway import convert
+from signstream.gateway.metrics import GatewayMetrics
+from signstream.gateway.status import abort
+from signstream.lexicon import Lexicon
+from signstream.pipeline import SynthesisOptions
+from signstream.session import FrameOut, Output, Pacer, SessionSpec, open_retarget, open_synthesis
+from signstream.style import decode_style_image
+from signstream.v1 import signstream_pb2 as pb
+from signstream.v1 import signstream_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+REQUEST_QUEUE = 64          # sign IDs / frames read ahead of synthesis, per stream
+MAX_LIST_LIMIT = 10_000
+_END = object()
+
+
+def spec_from_config(config: pb.SessionConfig) -> SessionSpec:
+    """SessionConfig -> SessionSpec (defaults for 0 / empty), validated."""
+    defaults = SynthesisOptions()
+    return SessionSpec(
+        style_image=config.style_image,
+        options=SynthesisOptions(config.num_interpolation or defaults.num_interpolation,
+                                 config.num_insert_interpolation, config.normalization or defaults.normalization),
+        encoding=convert.ENCODING_NAMES.get(config.encoding, str(config.encoding)),
+        width=config.width, height=config.height,
+        pacing=convert.PACING_NAMES.get(config.pacing, str(config.pacing)),
+        fps=float(config.fps), include_keypoints=config.include_keypoints,
+        renderer=convert.RENDERER_NAMES.get(config.renderer, str(config.renderer)),
+    ).validated()
+
+
+def output_to_proto(out: Output) -> pb.SynthesizeResponse:
+    if isinstance(out, FrameOut):
+        return convert.frame_to_proto(out.index, out.sign_id, out.kind, out.image, out.encoding,
+                                      out.width, out.height, out.keypoints, out.fps)
+    return convert.notice_to_proto(out.code, out.sign_id, out.message)
+
+
+class SignStreamService(pb_grpc.SignStreamServicer):
+    def __init__(self, lexicon: Lexicon, extractor: FrameExtractor, executor: Executor, metrics: GatewayMetrics):
+        self.lexicon = lexicon
+        self.extractor = extractor
+        self.executor = executor
+        self.metrics = metrics
+
+    # -- streams --------------------------------------------------------------------------------
+    async def _first_config(self, requests: AsyncIterator, rpc: str) -> pb.SessionConfig:
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("item") != "config":
+            raise InvalidArgument(f"{rpc}: the first message must be a SessionConfig (got "
+                                  f"{'nothing' if first is None else first.WhichOneof('item')})", field="config")
+        return first.config
+
+    async def _read_rest(self, requests: AsyncIterator, field: str, queue: asyncio.Queue) -> None:
+        """Every later request's `field` into the queue, then _END; a second config is an error."""
+        try:
+            async for request in requests:
+                item = request.WhichOneof("item")
+                if item == "config":
+                    await queue.put(InvalidArgument("a second SessionConfig was sent; a stream has one, first",
+                                                    field="config"))
+                    return
+                await queue.put((getattr(request, field), time.monotonic()))
+        finally:
+            await queue.put(_END)
+
+    async def _stream(self, rpc: str, field: str, request_iterator, context, opener) -> AsyncIterator:
+        requests = aiter(request_iterator)
+        self.metrics.stream_opened(rpc)
+        session = reader = None
+        try:
+            spec = spec_from_config(await self._first_config(requests, rpc))
+            session = await opener(spec)
+            queue: asyncio.Queue = asyncio.Queue(REQUEST_QUEUE)
+            reader = asyncio.create_task(self._read_rest(requests, field, queue), name=f"{rpc}-reader")
+            pacer = None            # REALTIME: made at the first frame, when the lexicon's fps is known
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, SignStreamError):
+                    raise item
+                value, received = item
+                first = True
+                produce = session.add_sign(value) if field == "sign_id" else session.add_image(value)
+                async for out in produce:
+                    if isinstance(out, FrameOut):
+                        if spec.pacing == "realtime":
+                            pacer = pacer or Pacer(session.fps)
+                            self.metrics.lateness(await pacer.wait())
+                        if first:
+                            self.metrics.first_frame(time.monotonic() - received)
+                            first = False
+                        self.metrics.frame_sent(rpc, out.encoding)
+                    else:
+                        self.metrics.notice(out.code)
+                    yield output_to_proto(out)
+        except SignStreamError as exc:
+            self.metrics.error(exc.code)
+            await abort(context, exc)
+        finally:
+            if reader is not None:
+                reader.cancel()
+            if session is not None:
+                session.close()
+            self.metrics.stream_closed(rpc)
+
+    # grpc.aio streams a handler's output only when the handler itself is an async generator.
+    async def Synthesize(self, request_iterator, context):
+        opener = lambda spec: open_synthesis(spec, self.lexicon, self.extractor, self.executor)  # noqa: E731
+        async for response in self._stream("Synthesize", "sign_id", request_iterator, context, opener):
+            yield response
+
+    async def Retarget(self, request_iterator, context):
+        opener = lambda spec: open_retarget(spec, self.extractor, self.executor)  # noqa: E731
+        async for response in self._stream("Retarget", "image", request_iterator, context, opener):
+            yield response
+
+    # -- unary ----------------------------------------------------------------------------------
+    async def ExtractKeypoints(self, request: pb.ExtractRequest, context) -> pb.Keypoints:
+        try:
+            rgb = await asyncio.to_thread(decode_style_image, request.image, "image")
+            frame = await self.extractor.extract(rgb)
+        except SignStreamError as exc:
+            self.metrics.error(exc.code)
+            await abort(context, exc)
+        return convert.keypoints_to_proto(frame)
+
+    async def ListSigns(self, request: pb.ListSignsRequest, context) -> pb.ListSignsResponse:
+        limit = min(request.limit or MAX_LIST_LIMIT, MAX_LIST_LIMIT)
+        try:
+            ids = await asyncio.to_thread(self.lexicon.list_signs, request.prefix, limit)
+        except SignStreamError as exc:
+            self.metrics.error(exc.code)
+            await abort(context, exc)
+        return pb.ListSignsResponse(sign_ids=ids)
+

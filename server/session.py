@@ -1,0 +1,264 @@
+"""Streaming sessions: a config once, then sign IDs (or video frames) one by one, frames out as soon
+as they are made. Plain asyncio and domain types; the gRPC layer only converts (DESIGN §8).
+
+    spec = SessionSpec(style_image=png, encoding="jpeg").validated()
+    session = await open_synthesis(spec, lexicon, extractor, executor)
+    async for out in session.add_sign("¶hello"):     # FrameOut or NoticeOut
+        ...
+
+CPU work (normalization, rendering, encoding) runs in the executor's threads, a few frames ahead of
+the one being sent, so several streams use several cores (the numba kernels release the GIL, and so
+do OpenCV's drawing and encoding). Blocking I/O (the lexicon store) runs in threads too. Cancelling
+the consumer cancels the frames not yet started.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from signstream.errors import CorruptClip, InvalidArgument, InvalidSignId, StoreUnavailable, UnknownSign
+from signstream.extract.base import FrameExtractor
+from signstream.kernels.normalize import normalize_clip
+from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
+from signstream.pipeline import FrameKind, Sentence, SynthesisOptions
+from signstream.render.encode import get_encoder
+from signstream.render.skeleton import render_frame
+from signstream.style import Style, decode_style_image, default_style, style_from_image
+
+ENCODINGS = ("jpeg", "png", "raw_rgb", "h264", "none")
+PACINGS = ("asap", "realtime")
+RENDERERS = ("skeleton",)            # "neural" arrives with the renderer ensemble
+MAX_SIDE = 4096                      # output width/height limit (README "Limits")
+MAX_FPS = 120.0
+DEFAULT_FPS = 25.0                   # when neither the config nor a clip gives one (Retarget)
+LOOKAHEAD = 4                        # frames rendered ahead of the one being sent, per stream
+MAX_SIGN_ID_ECHO = 200               # characters of a bad sign ID repeated back in a Notice
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """A validated session configuration; 0 / empty fields take the DESIGN §5 defaults."""
+
+    style_image: bytes = b""
+    options: SynthesisOptions = field(default_factory=SynthesisOptions)
+    encoding: str = "jpeg"
+    width: int = 0                   # 0: the style image's, or 1024 without one
+    height: int = 0
+    pacing: str = "asap"
+    fps: float = 0.0                 # 0: the lexicon's (the first sign's clip)
+    include_keypoints: bool = False
+    renderer: str = "skeleton"
+
+    def validated(self) -> "SessionSpec":
+        """Self, or InvalidArgument naming the field, its value and the limit."""
+        self.options.validated()
+        for name, value, allowed in (("encoding", self.encoding, ENCODINGS), ("pacing", self.pacing, PACINGS),
+                                     ("renderer", self.renderer, RENDERERS)):
+            if value not in allowed:
+                raise InvalidArgument(f"{name} {value!r} is not available; use one of {', '.join(allowed)}",
+                                      field=name)
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if not 0 <= value <= MAX_SIDE:
+                raise InvalidArgument(f"{name} must be 1..{MAX_SIDE} (0 = the style image's), got {value}",
+                                      field=name)
+        if not (self.fps == 0 or 1.0 <= self.fps <= MAX_FPS) or self.fps != self.fps:
+            raise InvalidArgument(f"fps must be 1..{MAX_FPS:g} (0 = the lexicon's), got {self.fps}", field="fps")
+        return self
+
+    @property
+    def wants_keypoints(self) -> bool:
+        return self.include_keypoints or self.encoding == "none"
+
+
+@dataclass(frozen=True)
+class FrameOut:
+    index: int
+    sign_id: str                     # display form (with ¶); "" for Retarget frames
+    kind: FrameKind
+    image: bytes                     # empty for encoding "none"
+    encoding: str
+    width: int
+    height: int
+    keypoints: np.ndarray | None     # packed (K, 3) when asked for
+    fps: float = 0.0                 # the stream's frame rate
+
+
+@dataclass(frozen=True)
+class NoticeOut:
+    code: str                        # UNKNOWN_SIGN, INVALID_SIGN_ID, CORRUPT_CLIP, ...
+    sign_id: str
+    message: str
+
+
+Output = FrameOut | NoticeOut
+
+
+async def load_style(spec: SessionSpec, extractor: FrameExtractor) -> Style:
+    """The style character from the config's image (decoded in a thread, extracted by `extractor`),
+    or the defaults without one; the canvas is the config's size where given."""
+    if spec.style_image:
+        rgb = await asyncio.to_thread(decode_style_image, spec.style_image)
+        style = style_from_image(rgb, await extractor.extract(rgb))
+    else:
+        style = default_style()
+    return replace(style, width=spec.width or style.width, height=spec.height or style.height)
+
+
+class Pacer:
+    """REALTIME pacing: frames leave 1/fps apart. A late frame leaves at once and the schedule
+    restarts from it, so a stall never turns into a burst and the spacing never drifts."""
+
+    def __init__(self, fps: float, clock: Callable[[], float] = time.monotonic):
+        self.period = 1.0 / fps
+        self._clock = clock
+        self._due: float | None = None
+
+    async def wait(self) -> float:
+        """Sleep until this frame is due; returns its lateness in seconds (0 if on time)."""
+        now = self._clock()
+        if self._due is None or now > self._due:
+            lateness = 0.0 if self._due is None else now - self._due
+            self._due = now + self.period
+            return lateness
+        await asyncio.sleep(self._due - now)
+        self._due += self.period
+        return 0.0
+
+
+class _FrameWriter:
+    """Render + encode for one stream, a few frames ahead, in order."""
+
+    def __init__(self, spec: SessionSpec, width: int, height: int, executor: Executor):
+        self.spec, self.width, self.height, self.executor = spec, width, height, executor
+        self._still = get_encoder(spec.encoding) if spec.encoding in ("jpeg", "png", "raw_rgb") else None
+        self._h264 = None
+        self.index = 0
+
+    def _draw(self, frame: np.ndarray) -> bytes | np.ndarray:
+        rgb = render_frame(frame, self.width, self.height)
+        return self._still(rgb) if self._still is not None else rgb
+
+    async def frames(self, sign_id: str, frames: np.ndarray, kinds: np.ndarray, fps: float) -> AsyncIterator[FrameOut]:
+        loop = asyncio.get_running_loop()
+        draw = self.spec.encoding != "none"
+        if draw and self.spec.encoding == "h264" and self._h264 is None:
+            from signstream.render.h264_stream import H264StreamEncoder
+
+            self._h264 = H264StreamEncoder(self.width, self.height, fps)
+        pending: collections.deque[asyncio.Future] = collections.deque()
+        submitted = 0
+        try:
+            for i in range(len(frames)):
+                while draw and submitted < len(frames) and len(pending) < LOOKAHEAD:
+                    pending.append(loop.run_in_executor(self.executor, self._draw, frames[submitted]))
+                    submitted += 1
+                image = await pending.popleft() if draw else b""
+                if self._h264 is not None:
+                    image = await loop.run_in_executor(self.executor, self._h264.encode, image)
+                keypoints = frames[i] if self.spec.wants_keypoints else None
+                yield FrameOut(self.index, sign_id, FrameKind(int(kinds[i])), image, self.spec.encoding,
+                               self.width, self.height, keypoints, fps)
+                self.index += 1
+        finally:
+            for future in pending:          # a cancelled consumer: drop the work not yet started
+                future.cancel()
+
+    def close(self) -> None:
+        if self._h264 is not None:
+            self._h264.close()
+            self._h264 = None
+
+
+class SynthesisSession:
+    """One Synthesize stream: sign IDs in, frames out (DESIGN §5)."""
+
+    def __init__(self, spec: SessionSpec, style: Style, lexicon: Lexicon, executor: Executor):
+        self.spec = spec
+        self.style = style
+        self.lexicon = lexicon
+        self.executor = executor
+        self.fps = spec.fps or None
+        self._sentence = Sentence(style.params, spec.options)
+        self._writer = _FrameWriter(spec, style.width, style.height, executor)
+
+    @property
+    def frames_sent(self) -> int:
+        return self._writer.index
+
+    async def add_sign(self, raw_sign_id: str) -> AsyncIterator[Output]:
+        """The transition into this sign and its frames; a Notice instead if it cannot be used."""
+        try:
+            sign_id = canonical_sign_id(raw_sign_id)
+        except InvalidSignId as exc:
+            yield NoticeOut(exc.code, str(raw_sign_id)[:MAX_SIGN_ID_ECHO], exc.message)
+            return
+        try:
+            clip = await asyncio.to_thread(self.lexicon.get_clip, sign_id)
+        except (UnknownSign, CorruptClip, StoreUnavailable) as exc:
+            yield NoticeOut(exc.code, display_sign_id(sign_id), f"{exc.message}; skipped")
+            return
+        if self.fps is None:
+            self.fps = clip.fps
+        loop = asyncio.get_running_loop()
+        chunk = await loop.run_in_executor(self.executor, self._sentence.add, sign_id, clip.frames)
+        async for frame in self._writer.frames(display_sign_id(sign_id), chunk.frames, chunk.kinds, self.fps):
+            yield frame
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+async def open_synthesis(spec: SessionSpec, lexicon: Lexicon, extractor: FrameExtractor,
+                         executor: Executor) -> SynthesisSession:
+    spec = spec.validated()
+    return SynthesisSession(spec, await load_style(spec, extractor), lexicon, executor)
+
+
+class RetargetSession:
+    """One Retarget stream: video frames in, each extracted, normalized to the style and rendered.
+
+    Normalization anchors the first frame, as `signmail` anchors a clip's first frame: every frame is
+    normalized together with the first one, so the body keeps its motion across the picture."""
+
+    def __init__(self, spec: SessionSpec, style: Style, extractor: FrameExtractor, executor: Executor):
+        self.spec = spec
+        self.style = style
+        self.extractor = extractor
+        self.executor = executor
+        self._first: np.ndarray | None = None
+        self._writer = _FrameWriter(spec, style.width, style.height, executor)
+        self._kinds = np.array([FrameKind.SIGN], dtype=np.uint8)
+        self.fps = spec.fps or DEFAULT_FPS
+
+    def _normalize(self, frame: np.ndarray) -> np.ndarray:
+        if self._first is None:
+            self._first = frame
+        return normalize_clip(np.stack([self._first, frame]), self.style.params.as_array())[1:]
+
+    async def add_image(self, data: bytes) -> AsyncIterator[Output]:
+        """One encoded video frame -> its rendered frame, or a Notice if the image is unusable."""
+        try:
+            rgb = await asyncio.to_thread(decode_style_image, data, "Retarget frame")
+        except InvalidArgument as exc:
+            yield NoticeOut("INVALID_IMAGE", "", f"frame {self._writer.index}: {exc.message}; skipped")
+            return
+        frame = await self.extractor.extract(rgb)
+        loop = asyncio.get_running_loop()
+        normalized = await loop.run_in_executor(self.executor, self._normalize, frame)
+        async for out in self._writer.frames("", normalized, self._kinds, self.fps):
+            yield out
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+async def open_retarget(spec: SessionSpec, extractor: FrameExtractor, executor: Executor) -> RetargetSession:
+    spec = spec.validated()
+    return RetargetSession(spec, await load_style(spec, extractor), extractor, executor)

@@ -1,0 +1,1 @@
+"""Generated from protos/signstream/v1/signstream.proto by protos/generate.py; do not edit."""

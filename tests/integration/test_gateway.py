@@ -1,0 +1,213 @@
+"""The gateway over real gRPC: every encoding, both pacings, config errors, cancellation that stops
+server-side work, Retarget on real-photo video frames, ListSigns and ExtractKeypoints."""
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+
+import av
+import cv2
+import grpc
+import numpy as np
+import pytest
+
+from signstream.clients.client import SignStreamClient
+from signstream.gateway.convert import keypoints_from_proto
+from signstream.kernels import layout as L
+from signstream.lexicon.demo import demo_signs
+from signstream.pipeline import output_length
+from signstream.v1 import signstream_pb2 as pb
+from tests.support.ingest_media import SHOTS, shot_frames
+from tests.support.photos import PHOTOS
+
+LENGTHS = {s.sign_id: len(s.frames) for s in demo_signs()}
+
+
+def png(rgb: np.ndarray) -> bytes:
+    return cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
+
+
+def run(gateway, coroutine_fn):
+    async def main():
+        async with SignStreamClient(gateway.target) as client:
+            return await coroutine_fn(client)
+    return asyncio.run(main())
+
+
+def frames_of(responses) -> list[pb.Frame]:
+    return [r.frame for r in responses if r.WhichOneof("kind") == "frame"]
+
+
+@pytest.mark.parametrize("encoding", ["JPEG", "PNG", "RAW_RGB", "H264", "NONE"])
+def test_every_encoding(gateway, encoding):
+    config = pb.SessionConfig(encoding=pb.Encoding.Value(encoding), width=96, height=80, num_interpolation=3,
+                              num_insert_interpolation=1)
+    responses = run(gateway, lambda c: c.synthesize_all(config, ["¶hello", "¶name"]))
+    frames = frames_of(responses)
+    expected = output_length([LENGTHS["hello"], LENGTHS["name"]], 3, 1)
+    assert [f.index for f in frames] == list(range(expected))
+    assert {f.kind for f in frames} == {pb.SIGN, pb.TRANSITION, pb.INSERTED}
+    assert all(f.fps == 25.0 and (f.width, f.height) == (96, 80) for f in frames)
+    if encoding in ("JPEG", "PNG"):
+        for f in frames[::7]:
+            image = cv2.imdecode(np.frombuffer(f.image, np.uint8), cv2.IMREAD_COLOR)
+            assert image.shape == (80, 96, 3) and image.any()
+    elif encoding == "RAW_RGB":
+        assert all(len(f.image) == 96 * 80 * 3 for f in frames)
+        assert np.frombuffer(frames[0].image, np.uint8).any()
+    elif encoding == "H264":
+        stream = b"".join(f.image for f in frames)
+        with av.open(io.BytesIO(stream), format="h264") as container:
+            decoded = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+        assert len(decoded) == expected and decoded[0].shape == (80, 96, 3)
+    else:                                                        # keypoints only
+        assert all(f.image == b"" and f.HasField("keypoints") for f in frames)
+        first = keypoints_from_proto(frames[0].keypoints)
+        assert first.shape == (L.NUM_POINTS, 3) and first[L.BODY][L.NECK, 2] == 1
+
+
+def test_keypoints_ride_along_when_asked(gateway):
+    config = pb.SessionConfig(encoding=pb.JPEG, width=64, height=64, include_keypoints=True)
+    frames = frames_of(run(gateway, lambda c: c.synthesize_all(config, ["¶friend"])))
+    assert frames and all(f.HasField("keypoints") and f.image for f in frames)
+
+
+def test_realtime_pacing_spaces_frames_at_the_fps(gateway):
+    config = pb.SessionConfig(encoding=pb.NONE, pacing=pb.REALTIME, fps=50, num_interpolation=2)
+
+    async def timed(client):
+        call = client.synthesize(config)
+        await call.send("¶hello")
+        await call.done_sending()
+        return [time.monotonic() async for _ in call]
+
+    arrivals = run(gateway, timed)
+    assert len(arrivals) == LENGTHS["hello"]
+    span = arrivals[-1] - arrivals[0]
+    # Frames leave 20 ms apart: never faster (a sleep only makes it later), and no long stalls.
+    assert span >= (len(arrivals) - 1) * 0.020 * 0.95
+    assert span <= (len(arrivals) - 1) * 0.020 * 3
+
+
+def test_asap_is_faster_than_realtime(gateway):
+    config = pb.SessionConfig(encoding=pb.NONE, fps=10)
+    start = time.monotonic()
+    frames = frames_of(run(gateway, lambda c: c.synthesize_all(config, ["¶hello"])))
+    assert len(frames) == LENGTHS["hello"] and frames[0].fps == 10.0
+    assert time.monotonic() - start < (len(frames) - 1) / 10          # realtime would need this long
+
+
+@pytest.mark.parametrize("config,first_sign,field", [
+    (pb.SessionConfig(num_interpolation=500), None, "num_interpolation"),
+    (pb.SessionConfig(num_insert_interpolation=9), None, "num_insert_interpolation"),
+    (pb.SessionConfig(width=100_000), None, "width"),
+    (pb.SessionConfig(fps=1000), None, "fps"),
+    (pb.SessionConfig(normalization="bogus"), None, "normalization"),
+    (pb.SessionConfig(renderer=pb.NEURAL), None, "renderer"),
+    (pb.SessionConfig(style_image=b"not an image"), None, "style_image"),
+    (pb.SessionConfig(style_image=png(np.full((64, 64, 3), 90, np.uint8))), None, "style_image"),  # no person
+    (None, "¶hello", "config"),                                  # a sign before the config
+])
+def test_bad_config_is_invalid_argument_naming_the_field(gateway, config, first_sign, field):
+    async def attempt(client):
+        # One message, then half-close: the server answers it before reading on.
+        first = pb.SynthesizeRequest(sign_id=first_sign) if config is None else pb.SynthesizeRequest(config=config)
+        call = client.stub.Synthesize(iter([first]))
+        return [r async for r in call]
+
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        run(gateway, attempt)
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in failure.value.details()
+
+
+def test_a_second_config_is_refused_after_the_frames_before_it(gateway):
+    async def attempt(client):
+        call = client.stub.Synthesize()
+        await call.write(pb.SynthesizeRequest(config=pb.SessionConfig(encoding=pb.NONE)))
+        await call.write(pb.SynthesizeRequest(sign_id="¶hello"))
+        await call.write(pb.SynthesizeRequest(config=pb.SessionConfig()))
+        got = []
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            async for response in call:
+                got.append(response)
+        return got, failure.value
+
+    got, error = run(gateway, attempt)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "second SessionConfig" in error.details()
+    assert len(frames_of(got)) == LENGTHS["hello"]                # nothing sent before it was lost
+
+
+def test_invalid_sign_ids_are_notices_and_the_stream_goes_on(gateway):
+    config = pb.SessionConfig(encoding=pb.NONE, num_interpolation=2)
+    responses = run(gateway, lambda c: c.synthesize_all(config, ["../etc/passwd", "", "¶hello", "a" * 10_000]))
+    notices = [r.notice for r in responses if r.WhichOneof("kind") == "notice"]
+    assert [n.code for n in notices] == ["INVALID_SIGN_ID"] * 3
+    assert len(frames_of(responses)) == LENGTHS["hello"]
+    assert max(len(n.sign_id) for n in notices) <= 200
+
+
+def test_a_cancelled_stream_stops_its_work_on_the_server(gateway):
+    before = gateway.metric("signstream_frames_sent_total", encoding="raw_rgb", rpc="Synthesize")
+    config = pb.SessionConfig(encoding=pb.RAW_RGB, width=256, height=256, pacing=pb.REALTIME, fps=25)
+
+    async def cancel_early(client):
+        call = client.synthesize(config)
+        for sign_id in ["¶hello", "¶name", "¶sign", "¶learn"] * 5:
+            await call.send(sign_id)
+        received = 0
+        async for _ in call:
+            received += 1
+            if received == 5:
+                call.cancel()
+                break
+        return received
+
+    assert run(gateway, cancel_early) == 5
+    deadline = time.monotonic() + 10
+    while gateway.metric("signstream_streams_open", rpc="Synthesize") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gateway.metric("signstream_streams_open", rpc="Synthesize") == 0
+    sent = gateway.metric("signstream_frames_sent_total", encoding="raw_rgb", rpc="Synthesize") - before
+    time.sleep(0.5)                                 # 12 more frames would be due at 25 fps
+    assert gateway.metric("signstream_frames_sent_total", encoding="raw_rgb", rpc="Synthesize") - before == sent
+    assert sent <= 5 + 2                            # the frames in flight when the client left, no more
+
+
+def test_retarget_renders_real_photo_video_frames_in_order(gateway):
+    frames = shot_frames(SHOTS["grace_hopper"])[:6]
+    config = pb.SessionConfig(style_image=png(PHOTOS["astronaut"]()), encoding=pb.JPEG, width=128, height=128,
+                              include_keypoints=True)
+
+    async def retarget(client):
+        call = client.retarget(config)
+        for i, rgb in enumerate(frames):
+            await call.send(jpeg(rgb) if i != 2 else b"garbage")
+        await call.done_sending()
+        return [r async for r in call]
+
+    responses = run(gateway, retarget)
+    notices = [r.notice for r in responses if r.WhichOneof("kind") == "notice"]
+    out = frames_of(responses)
+    assert [n.code for n in notices] == ["INVALID_IMAGE"]
+    assert [f.index for f in out] == list(range(5))
+    kps = [keypoints_from_proto(f.keypoints) for f in out]
+    assert all(k[L.BODY][L.NECK, 2] == 1 for k in kps)
+    # The first frame's neck lands on the style (astronaut) neck, as signmail anchors a clip.
+    style = run(gateway, lambda c: c.extract(png(PHOTOS["astronaut"]())))
+    np.testing.assert_allclose(kps[0][L.BODY][L.NECK, :2], np.array(style.body).reshape(18, 2)[1], atol=1e-5)
+
+
+def test_list_signs_and_extract_keypoints(gateway):
+    assert run(gateway, lambda c: c.list_signs(prefix="¶th")) == ["thank-you"]
+    assert len(run(gateway, lambda c: c.list_signs(limit=3))) == 3
+    keypoints = run(gateway, lambda c: c.extract(png(PHOTOS["camera"]())))
+    assert len(keypoints.body) == 36 and len(keypoints.face_mp) == 1434
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        run(gateway, lambda c: c.extract(b"\x89PNG broken"))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
