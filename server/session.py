@@ -98,6 +98,19 @@ class NoticeOut:
 
 
 Output = FrameOut | NoticeOut
+Observer = Callable[[str, float], None]      # (stage, seconds): lookup, normalize, render, encode, extract
+
+
+def _ignore(stage: str, seconds: float) -> None:
+    pass
+
+
+async def _timed(observe: Observer, stage: str, awaitable):
+    start = time.perf_counter()
+    try:
+        return await awaitable
+    finally:
+        observe(stage, time.perf_counter() - start)
 
 
 async def load_style(spec: SessionSpec, extractor: FrameExtractor) -> Style:
@@ -135,15 +148,23 @@ class Pacer:
 class _FrameWriter:
     """Render + encode for one stream, a few frames ahead, in order."""
 
-    def __init__(self, spec: SessionSpec, width: int, height: int, executor: Executor):
+    def __init__(self, spec: SessionSpec, width: int, height: int, executor: Executor, observe: Observer):
         self.spec, self.width, self.height, self.executor = spec, width, height, executor
+        self.observe = observe
         self._still = get_encoder(spec.encoding) if spec.encoding in ("jpeg", "png", "raw_rgb") else None
         self._h264 = None
         self.index = 0
 
     def _draw(self, frame: np.ndarray) -> bytes | np.ndarray:
+        start = time.perf_counter()
         rgb = render_frame(frame, self.width, self.height)
-        return self._still(rgb) if self._still is not None else rgb
+        self.observe("render", time.perf_counter() - start)   # (the observer is thread-safe)
+        if self._still is None:
+            return rgb
+        start = time.perf_counter()
+        image = self._still(rgb)
+        self.observe("encode", time.perf_counter() - start)
+        return image
 
     async def frames(self, sign_id: str, frames: np.ndarray, kinds: np.ndarray, fps: float) -> AsyncIterator[FrameOut]:
         loop = asyncio.get_running_loop()
@@ -161,7 +182,8 @@ class _FrameWriter:
                     submitted += 1
                 image = await pending.popleft() if draw else b""
                 if self._h264 is not None:
-                    image = await loop.run_in_executor(self.executor, self._h264.encode, image)
+                    image = await _timed(self.observe, "encode",
+                                         loop.run_in_executor(self.executor, self._h264.encode, image))
                 keypoints = frames[i] if self.spec.wants_keypoints else None
                 yield FrameOut(self.index, sign_id, FrameKind(int(kinds[i])), image, self.spec.encoding,
                                self.width, self.height, keypoints, fps)
@@ -179,14 +201,16 @@ class _FrameWriter:
 class SynthesisSession:
     """One Synthesize stream: sign IDs in, frames out (DESIGN §5)."""
 
-    def __init__(self, spec: SessionSpec, style: Style, lexicon: Lexicon, executor: Executor):
+    def __init__(self, spec: SessionSpec, style: Style, lexicon: Lexicon, executor: Executor,
+                 observe: Observer = _ignore):
         self.spec = spec
         self.style = style
         self.lexicon = lexicon
         self.executor = executor
+        self.observe = observe
         self.fps = spec.fps or None
         self._sentence = Sentence(style.params, spec.options)
-        self._writer = _FrameWriter(spec, style.width, style.height, executor)
+        self._writer = _FrameWriter(spec, style.width, style.height, executor, observe)
 
     @property
     def frames_sent(self) -> int:
@@ -200,14 +224,15 @@ class SynthesisSession:
             yield NoticeOut(exc.code, str(raw_sign_id)[:MAX_SIGN_ID_ECHO], exc.message)
             return
         try:
-            clip = await asyncio.to_thread(self.lexicon.get_clip, sign_id)
+            clip = await _timed(self.observe, "lookup", asyncio.to_thread(self.lexicon.get_clip, sign_id))
         except (UnknownSign, CorruptClip, StoreUnavailable) as exc:
             yield NoticeOut(exc.code, display_sign_id(sign_id), f"{exc.message}; skipped")
             return
         if self.fps is None:
             self.fps = clip.fps
         loop = asyncio.get_running_loop()
-        chunk = await loop.run_in_executor(self.executor, self._sentence.add, sign_id, clip.frames)
+        chunk = await _timed(self.observe, "normalize",
+                             loop.run_in_executor(self.executor, self._sentence.add, sign_id, clip.frames))
         async for frame in self._writer.frames(display_sign_id(sign_id), chunk.frames, chunk.kinds, self.fps):
             yield frame
 
@@ -216,9 +241,10 @@ class SynthesisSession:
 
 
 async def open_synthesis(spec: SessionSpec, lexicon: Lexicon, extractor: FrameExtractor,
-                         executor: Executor) -> SynthesisSession:
+                         executor: Executor, observe: Observer = _ignore) -> SynthesisSession:
     spec = spec.validated()
-    return SynthesisSession(spec, await load_style(spec, extractor), lexicon, executor)
+    style = await _timed(observe, "extract", load_style(spec, extractor))
+    return SynthesisSession(spec, style, lexicon, executor, observe)
 
 
 class RetargetSession:
@@ -227,13 +253,15 @@ class RetargetSession:
     Normalization anchors the first frame, as `signmail` anchors a clip's first frame: every frame is
     normalized together with the first one, so the body keeps its motion across the picture."""
 
-    def __init__(self, spec: SessionSpec, style: Style, extractor: FrameExtractor, executor: Executor):
+    def __init__(self, spec: SessionSpec, style: Style, extractor: FrameExtractor, executor: Executor,
+                 observe: Observer = _ignore):
         self.spec = spec
         self.style = style
         self.extractor = extractor
         self.executor = executor
+        self.observe = observe
         self._first: np.ndarray | None = None
-        self._writer = _FrameWriter(spec, style.width, style.height, executor)
+        self._writer = _FrameWriter(spec, style.width, style.height, executor, observe)
         self._kinds = np.array([FrameKind.SIGN], dtype=np.uint8)
         self.fps = spec.fps or DEFAULT_FPS
 
@@ -249,9 +277,9 @@ class RetargetSession:
         except InvalidArgument as exc:
             yield NoticeOut("INVALID_IMAGE", "", f"frame {self._writer.index}: {exc.message}; skipped")
             return
-        frame = await self.extractor.extract(rgb)
+        frame = await _timed(self.observe, "extract", self.extractor.extract(rgb))
         loop = asyncio.get_running_loop()
-        normalized = await loop.run_in_executor(self.executor, self._normalize, frame)
+        normalized = await _timed(self.observe, "normalize", loop.run_in_executor(self.executor, self._normalize, frame))
         async for out in self._writer.frames("", normalized, self._kinds, self.fps):
             yield out
 
@@ -259,6 +287,8 @@ class RetargetSession:
         self._writer.close()
 
 
-async def open_retarget(spec: SessionSpec, extractor: FrameExtractor, executor: Executor) -> RetargetSession:
+async def open_retarget(spec: SessionSpec, extractor: FrameExtractor, executor: Executor,
+                        observe: Observer = _ignore) -> RetargetSession:
     spec = spec.validated()
-    return RetargetSession(spec, await load_style(spec, extractor), extractor, executor)
+    style = await _timed(observe, "extract", load_style(spec, extractor))
+    return RetargetSession(spec, style, extractor, executor, observe)

@@ -124,12 +124,13 @@ class SignStreamService(pb_grpc.SignStreamServicer):
 
     # grpc.aio streams a handler's output only when the handler itself is an async generator.
     async def Synthesize(self, request_iterator, context):
-        opener = lambda spec: open_synthesis(spec, self.lexicon, self.extractor, self.executor)  # noqa: E731
+        opener = lambda spec: open_synthesis(spec, self.lexicon, self.extractor, self.executor,  # noqa: E731
+                                             self.metrics.stage)
         async for response in self._stream("Synthesize", "sign_id", request_iterator, context, opener):
             yield response
 
     async def Retarget(self, request_iterator, context):
-        opener = lambda spec: open_retarget(spec, self.extractor, self.executor)  # noqa: E731
+        opener = lambda spec: open_retarget(spec, self.extractor, self.executor, self.metrics.stage)  # noqa: E731
         async for response in self._stream("Retarget", "image", request_iterator, context, opener):
             yield response
 

@@ -52,6 +52,8 @@ def test_every_encoding(gateway, encoding):
     expected = output_length([LENGTHS["hello"], LENGTHS["name"]], 3, 1)
     assert [f.index for f in frames] == list(range(expected))
     assert {f.kind for f in frames} == {pb.SIGN, pb.TRANSITION, pb.INSERTED}
+    for stage in ("lookup", "normalize") + (("render",) if encoding != "NONE" else ()):
+        assert gateway.metric("signstream_stage_latency_seconds_count", stage=stage) > 0, stage
     assert all(f.fps == 25.0 and (f.width, f.height) == (96, 80) for f in frames)
     if encoding in ("JPEG", "PNG"):
         for f in frames[::7]:
