@@ -16,12 +16,25 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 
 import grpc
+import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from signstream.v1 import signstream_pb2 as pb
 from signstream.v1 import signstream_pb2_grpc as pb_grpc
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+def arrival_summary(arrivals: list[float]) -> dict:
+    """Frame arrival times (seconds since the call started) -> time to first frame, frames/s and
+    inter-frame gaps, in milliseconds where they are times."""
+    times = np.asarray(arrivals, dtype=np.float64)
+    gaps = np.diff(times) * 1000 if len(times) > 1 else np.zeros(1)
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    return {"frames": len(times), "first_frame_ms": 1000 * times[0] if len(times) else None,
+            "frames_per_s": (len(times) - 1) / span if span > 0 else 0.0,
+            "gap_p50_ms": float(np.median(gaps)), "gap_p99_ms": float(np.percentile(gaps, 99)),
+            "gap_max_ms": float(gaps.max())}
 
 
 class StreamCall:

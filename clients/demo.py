@@ -11,9 +11,8 @@ import asyncio
 import time
 from pathlib import Path
 
-import numpy as np
 
-from signstream.clients.client import SignStreamClient
+from signstream.clients.client import SignStreamClient, arrival_summary
 from signstream.clients.process import SignstreamProcess
 from signstream.clients.remote_generate import sentence_from_responses
 from signstream.results import write_results
@@ -45,7 +44,7 @@ async def stream(target: str, config: pb.SessionConfig, sign_ids: list[str]):
             responses.append(response)
             if response.WhichOneof("kind") == "frame":
                 arrivals.append(at)
-    return responses, np.array(arrivals)
+    return responses, arrivals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,10 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     sentence, first = sentence_from_responses(responses)
     paths = write_results(args.out, sentence, first.fps, first.width, first.height, progress=False)
-    gaps = np.diff(arrivals) * 1000
-    print(f"streamed {len(arrivals)} JPEG frames of {first.width}x{first.height} for {len(args.sign_ids)} signs: "
-          f"time to first frame {1000 * arrivals[0]:.1f} ms, {(len(arrivals) - 1) / (arrivals[-1] - arrivals[0]):.0f} "
-          f"frames/s, inter-frame gap p50 {np.median(gaps):.2f} ms / p99 {np.percentile(gaps, 99):.2f} ms")
+    timing = arrival_summary(arrivals)
+    print(f"streamed {timing['frames']} JPEG frames of {first.width}x{first.height} for {len(args.sign_ids)} signs: "
+          f"time to first frame {timing['first_frame_ms']:.1f} ms, {timing['frames_per_s']:.0f} frames/s, "
+          f"inter-frame gap p50 {timing['gap_p50_ms']:.2f} ms / p99 {timing['gap_p99_ms']:.2f} ms")
     for path in paths.values():
         print(path)
     print("server stopped (gateway, then Triton)")

@@ -3,7 +3,7 @@ as they are made. Plain asyncio and domain types; the gRPC layer only converts (
 
     spec = SessionSpec(style_image=png, encoding="jpeg").validated()
     session = await open_synthesis(spec, lexicon, extractor, executor)
-    async for out in session.add_sign("¶hello"):     # FrameOut or NoticeOut
+    async for out in session.add("¶hello"):          # FrameOut or NoticeOut
         ...
 
 CPU work (normalization, rendering, encoding) runs in the executor's threads, a few frames ahead of
@@ -198,25 +198,35 @@ class _FrameWriter:
             self._h264 = None
 
 
-class SynthesisSession:
+class _Session:
+    """What both stream kinds share: the spec, the style, the CPU pool and one frame writer.
+    `add(item)` takes the stream's next item (a sign ID, or an encoded video frame)."""
+
+    def __init__(self, spec: SessionSpec, style: Style, executor: Executor, observe: Observer):
+        self.spec = spec
+        self.style = style
+        self.executor = executor
+        self.observe = observe
+        self._writer = _FrameWriter(spec, style.width, style.height, executor, observe)
+
+    def add(self, item) -> AsyncIterator[Output]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class SynthesisSession(_Session):
     """One Synthesize stream: sign IDs in, frames out (DESIGN §5)."""
 
     def __init__(self, spec: SessionSpec, style: Style, lexicon: Lexicon, executor: Executor,
                  observe: Observer = _ignore):
-        self.spec = spec
-        self.style = style
+        super().__init__(spec, style, executor, observe)
         self.lexicon = lexicon
-        self.executor = executor
-        self.observe = observe
         self.fps = spec.fps or None
         self._sentence = Sentence(style.params, spec.options)
-        self._writer = _FrameWriter(spec, style.width, style.height, executor, observe)
 
-    @property
-    def frames_sent(self) -> int:
-        return self._writer.index
-
-    async def add_sign(self, raw_sign_id: str) -> AsyncIterator[Output]:
+    async def add(self, raw_sign_id: str) -> AsyncIterator[Output]:
         """The transition into this sign and its frames; a Notice instead if it cannot be used."""
         try:
             sign_id = canonical_sign_id(raw_sign_id)
@@ -236,9 +246,6 @@ class SynthesisSession:
         async for frame in self._writer.frames(display_sign_id(sign_id), chunk.frames, chunk.kinds, self.fps):
             yield frame
 
-    def close(self) -> None:
-        self._writer.close()
-
 
 async def open_synthesis(spec: SessionSpec, lexicon: Lexicon, extractor: FrameExtractor,
                          executor: Executor, observe: Observer = _ignore) -> SynthesisSession:
@@ -247,7 +254,7 @@ async def open_synthesis(spec: SessionSpec, lexicon: Lexicon, extractor: FrameEx
     return SynthesisSession(spec, style, lexicon, executor, observe)
 
 
-class RetargetSession:
+class RetargetSession(_Session):
     """One Retarget stream: video frames in, each extracted, normalized to the style and rendered.
 
     Normalization anchors the first frame, as `signmail` anchors a clip's first frame: every frame is
@@ -255,13 +262,9 @@ class RetargetSession:
 
     def __init__(self, spec: SessionSpec, style: Style, extractor: FrameExtractor, executor: Executor,
                  observe: Observer = _ignore):
-        self.spec = spec
-        self.style = style
+        super().__init__(spec, style, executor, observe)
         self.extractor = extractor
-        self.executor = executor
-        self.observe = observe
         self._first: np.ndarray | None = None
-        self._writer = _FrameWriter(spec, style.width, style.height, executor, observe)
         self._kinds = np.array([FrameKind.SIGN], dtype=np.uint8)
         self.fps = spec.fps or DEFAULT_FPS
 
@@ -270,7 +273,7 @@ class RetargetSession:
             self._first = frame
         return normalize_clip(np.stack([self._first, frame]), self.style.params.as_array())[1:]
 
-    async def add_image(self, data: bytes) -> AsyncIterator[Output]:
+    async def add(self, data: bytes) -> AsyncIterator[Output]:
         """One encoded video frame -> its rendered frame, or a Notice if the image is unusable."""
         try:
             rgb = await asyncio.to_thread(decode_style_image, data, "Retarget frame")
@@ -282,9 +285,6 @@ class RetargetSession:
         normalized = await _timed(self.observe, "normalize", loop.run_in_executor(self.executor, self._normalize, frame))
         async for out in self._writer.frames("", normalized, self._kinds, self.fps):
             yield out
-
-    def close(self) -> None:
-        self._writer.close()
 
 
 async def open_retarget(spec: SessionSpec, extractor: FrameExtractor, executor: Executor,

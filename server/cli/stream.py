@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from signstream.clients.client import SignStreamClient
+from signstream.clients.client import SignStreamClient, arrival_summary
 from signstream.clients.session_config import session_config
 from signstream.render import Mp4Writer
+from signstream.render.encode import decode_image
 from signstream.v1 import signstream_pb2 as pb
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "RAW_RGB": "rgb", "H264": "h264"}
@@ -41,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def decode(frame: pb.Frame) -> np.ndarray:
     if frame.encoding == pb.RAW_RGB:
         return np.frombuffer(frame.image, np.uint8).reshape(frame.height, frame.width, 3)
-    return cv2.cvtColor(cv2.imdecode(np.frombuffer(frame.image, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return decode_image(frame.image)
 
 
 async def stream(args: argparse.Namespace) -> dict:
@@ -77,10 +76,7 @@ async def stream(args: argparse.Namespace) -> dict:
                 writer.write(decode(frame))
     if writer is not None:
         writer.close()
-    gaps = np.diff(times) if len(times) > 1 else np.array([0.0])
-    return {"frames": len(times), "notices": notices, "first_frame_ms": 1000 * times[0] if times else None,
-            "frames_per_s": (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0,
-            "gap_p50_ms": 1000 * statistics.median(gaps), "gap_max_ms": 1000 * float(gaps.max())}
+    return {**arrival_summary(times), "notices": notices}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,5 +84,5 @@ def run(args: argparse.Namespace) -> int:
     first = "n/a" if summary["first_frame_ms"] is None else f"{summary['first_frame_ms']:.1f} ms"
     print(f"{summary['frames']} frames, {summary['notices']} notices; time to first frame {first}; "
           f"{summary['frames_per_s']:.1f} frames/s; inter-frame gap p50 {summary['gap_p50_ms']:.1f} ms, "
-          f"max {summary['gap_max_ms']:.1f} ms" + (f"; wrote {args.mp4}" if args.mp4 else ""))
+          f"p99 {summary['gap_p99_ms']:.1f} ms, max {summary['gap_max_ms']:.1f} ms" + (f"; wrote {args.mp4}" if args.mp4 else ""))
     return 0 if summary["frames"] else 2

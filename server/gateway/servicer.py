@@ -99,8 +99,7 @@ class SignStreamService(pb_grpc.SignStreamServicer):
                     raise item
                 value, received = item
                 first = True
-                produce = session.add_sign(value) if field == "sign_id" else session.add_image(value)
-                async for out in produce:
+                async for out in session.add(value):
                     if isinstance(out, FrameOut):
                         if spec.pacing == "realtime":
                             pacer = pacer or Pacer(session.fps)
