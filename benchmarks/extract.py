@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
-import json
-import os
-import platform
 import statistics
 import sys
 import threading
@@ -30,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))   # tests.support.photos: the real photos
 
+from signstream.bench.report import document, write_json  # noqa: E402
 from signstream.config import model_repository_path, settings_from_env  # noqa: E402
 from signstream.extract.holistic import HolisticExtractor  # noqa: E402
 from signstream.extract.remote import TritonExtractor  # noqa: E402
@@ -121,6 +118,14 @@ def measure(parallel: int, frames: list[np.ndarray], repeats: int, repository: P
             "in_process_s": [round(s, 3) for s in local_s], "triton_s": [round(s, 3) for s in triton_s]}
 
 
+def summary(frames: int = 24, repeats: int = 3, parallel: tuple[int, ...] = (1, 2)) -> dict:
+    """The bench's Triton figures: frames/s ratio Triton / in-process at each parallelism."""
+    repository = model_repository_path(settings_from_env())
+    crops = moving_crops(frames)
+    rows = [measure(p, crops, repeats, repository) for p in parallel]
+    return {**{f"ratio_p{row['parallel']}": row["ratio"] for row in rows}, "rows": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parallel", type=int, nargs="+", default=[1, 2])
@@ -137,18 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(f"P={parallel}: in-process {row['in_process_fps']:.1f} frames/s, Triton {row['triton_fps']:.1f} "
               f"frames/s, ratio {row['ratio']:.2f}", flush=True)
-    document = {
-        "benchmark": "holistic extraction, Triton vs in-process MediaPipe",
-        "date": dt.date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        "python": platform.python_version(),
-        "command": "python benchmarks/extract.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "image": f"{SIZE}x{SIZE} moving crops of astronaut, camera, grace_hopper",
-        "results": rows,
-    }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(document, indent=1) + "\n")
-    print(f"wrote {args.json}")
+    write_json(args.json, document(
+        "holistic extraction, Triton vs in-process MediaPipe",
+        "python benchmarks/extract.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        image=f"{SIZE}x{SIZE} moving crops of astronaut, camera, grace_hopper", results=rows))
     return 0
 
 

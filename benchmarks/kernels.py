@@ -80,6 +80,23 @@ def run(num_signs: int, n: int, m: int, repeats: int) -> dict:
     return {"signs": num_signs, "output_frames": frames_out, "n": n, "m": m, "rows": rows}
 
 
+def summary(signs: tuple[int, ...] = (10, 100), n: int = 8, m: int = 1, repeats: int = 7) -> dict:
+    """The bench's kernel figures: per-frame costs for each sentence length, and the headline
+    speed-up and normalize + transition cost on the longest sentence."""
+    warm_up()
+    runs = [run(s, n, m, repeats) for s in signs]
+    longest = {row["stage"].split(" (")[0]: row for row in runs[-1]["rows"]}
+    per_frame = [r["rows"][-1]["numba_us_per_frame"] for r in runs]
+    return {
+        "speedup": round(longest["normalize + insert + transition"]["speedup"], 2),
+        "normalize_transition_us": round(longest["normalize"]["numba_us_per_frame"]
+                                         + longest["transition"]["numba_us_per_frame"], 3),
+        # per output frame, longest sentence / shortest: 1.0 when the cost grows linearly
+        "per_frame_cost_ratio": round(per_frame[-1] / per_frame[0], 2),
+        "runs": runs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--signs", type=int, nargs="+", default=[10, 100])

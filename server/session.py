@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
@@ -145,6 +146,21 @@ class Pacer:
         return 0.0
 
 
+_canvases = threading.local()       # per CPU thread: one reusable canvas per size
+
+
+def _thread_canvas(width: int, height: int) -> np.ndarray:
+    """This thread's scratch canvas: a frame that is encoded to bytes before `_draw` returns can be
+    drawn into the same memory every time, instead of faulting in a fresh one per frame."""
+    cache = getattr(_canvases, "by_size", None)
+    if cache is None:
+        cache = _canvases.by_size = {}
+    canvas = cache.get((width, height))
+    if canvas is None:
+        canvas = cache[(width, height)] = np.zeros((height, width, 3), dtype=np.uint8)
+    return canvas
+
+
 class _FrameWriter:
     """Render + encode for one stream, a few frames ahead, in order."""
 
@@ -157,12 +173,16 @@ class _FrameWriter:
 
     def _draw(self, frame: np.ndarray) -> bytes | np.ndarray:
         start = time.perf_counter()
-        rgb = render_frame(frame, self.width, self.height)
-        self.observe("render", time.perf_counter() - start)   # (the observer is thread-safe)
-        if self._still is None:
+        if self._still is None:                 # H.264 or raw frames keep their own array
+            rgb = render_frame(frame, self.width, self.height)
+            self.observe("render", time.perf_counter() - start)   # (the observer is thread-safe)
             return rgb
+        bgr = self._still.takes_bgr             # draw in cv2's channel order: no conversion to encode
+        canvas = render_frame(frame, self.width, self.height, out=_thread_canvas(self.width, self.height),
+                              channels="bgr" if bgr else "rgb")
+        self.observe("render", time.perf_counter() - start)
         start = time.perf_counter()
-        image = self._still(rgb)
+        image = self._still.encode_bgr(canvas) if bgr else self._still(canvas)
         self.observe("encode", time.perf_counter() - start)
         return image
 

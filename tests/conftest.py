@@ -129,15 +129,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def demo_lexicon_dir(tmp_path_factory) -> Path:
     """The demo lexicon (14 procedurally animated signs at 25 fps), written once."""
-    from signstream.config import S3Settings
-    from signstream.lexicon import LexiconWriter, open_store
-    from signstream.lexicon.demo import demo_signs
+    from signstream.lexicon.demo import write_demo_lexicon
 
     root = tmp_path_factory.mktemp("demo_lexicon")
-    writer = LexiconWriter(open_store(str(root), S3Settings()))
-    for sign in demo_signs():
-        writer.add_sign(sign.sign_id, sign.frames, sign.fps, gloss=sign.gloss)
-    writer.commit()
+    write_demo_lexicon(str(root))
     return root
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from signstream.config import S3Settings
-from signstream.lexicon import LexiconWriter, open_lexicon, open_store
-from signstream.lexicon.demo import demo_signs
+from signstream.lexicon import open_lexicon
+from signstream.lexicon.demo import write_demo_lexicon
 
 from .common import add_lexicon_flags, settings_from_args
 
@@ -30,12 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    writer = LexiconWriter(open_store(args.dir, S3Settings()))
-    signs = demo_signs(seed=args.seed)
-    for sign in signs:
-        writer.add_sign(sign.sign_id, sign.frames, sign.fps, gloss=sign.gloss)
-    writer.commit()
-    print(f"wrote {len(signs)} demo signs to {args.dir}")
+    count = write_demo_lexicon(args.dir, seed=args.seed)
+    print(f"wrote {count} demo signs to {args.dir}")
     return 0
 
 

@@ -2,6 +2,10 @@
 
 SIGINT/SIGTERM drain: health goes NOT_SERVING, open streams get `--grace` seconds to finish, the
 gateway stops, and Triton stops last.
+
+`--processes N` runs N gateway processes on one port (SO_REUSEPORT; the kernel gives each new
+connection to one of them), all using the one Triton: this process is gateway 0 and starts the
+others, which die with it, drain with it, and serve metrics on `--metrics-port` + i.
 """
 from __future__ import annotations
 
@@ -9,13 +13,15 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 
 from signstream.extract.remote import TritonExtractor
 from signstream.gateway.app import Gateway, GatewayOptions
 from signstream.gateway.metrics import MetricsServer
 from signstream.lexicon import open_lexicon
-from signstream.triton.launcher import TritonServer
+from signstream.triton.launcher import TritonServer, die_with_parent, free_port
 
 from .common import add_lexicon_flags, settings_from_args
 from .triton import add_triton_flags, options_from_args
@@ -37,17 +43,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="use this running Triton (gRPC) instead of starting one")
     p.add_argument("--wholebody", choices=("auto", "on", "off"), default="auto",
                    help="body/hands/face from YOLOX+DWPose (auto = when Triton has it)")
-    p.add_argument("--workers", type=int, default=0, help="CPU threads for synthesis and rendering (0 = cores)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="CPU threads per gateway process for synthesis and rendering (0 = cores)")
+    p.add_argument("--reuse-port", action="store_true",
+                   help="bind with SO_REUSEPORT, so several serve processes (each --triton-url the same Triton) "
+                        "share one --port and the kernel spreads connections over them")
+    p.add_argument("--processes", type=int, default=0,
+                   help="gateway processes sharing --port with SO_REUSEPORT (0 = one per core, the default; "
+                        "see README Concurrency)")
     p.add_argument("--grace", type=float, default=10.0, help="seconds open streams get to finish on shutdown")
     add_triton_flags(p)
     add_lexicon_flags(p)
     p.set_defaults(run=run)
 
 
-async def serve(args: argparse.Namespace, triton_url: str) -> None:
+READY_TIMEOUT_S = 300
+
+
+async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, workers=None) -> None:
+    """One gateway until SIGINT/SIGTERM. `on_ready(port)` runs once it is SERVING (default: print the
+    ready line); `workers` (the other gateway processes) are stopped together with this one."""
     lexicon = open_lexicon(settings_from_args(args))
     extractor = TritonExtractor(triton_url, wholebody={"auto": None, "on": True, "off": False}[args.wholebody])
-    gateway = Gateway(lexicon, extractor, GatewayOptions(host=args.host, port=args.port, workers=args.workers))
+    gateway = Gateway(lexicon, extractor, GatewayOptions(host=args.host, port=args.port, workers=args.workers,
+                                                         reuse_port=args.reuse_port or args.processes > 1))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -59,23 +78,94 @@ async def serve(args: argparse.Namespace, triton_url: str) -> None:
             metrics_url = f"http://{args.host}:{metrics.port}/metrics"
         try:
             port = await gateway.start()
-            print(f"SignStream serving on {args.host}:{port} (health SERVING); lexicon {lexicon.location}; "
-                  f"Triton {triton_url}; metrics {metrics_url}. Ctrl-C stops it.", flush=True)
+            if workers is not None:
+                await asyncio.to_thread(workers.wait_ready, READY_TIMEOUT_S)
+            if on_ready is not None:
+                on_ready(port)
+            else:
+                processes = f" ({args.processes} gateway processes)" if args.processes > 1 else ""
+                print(f"SignStream serving on {args.host}:{port}{processes} (health SERVING); lexicon "
+                      f"{lexicon.location}; Triton {triton_url}; metrics {metrics_url}. Ctrl-C stops it.", flush=True)
             await stop.wait()
             print(f"draining: NOT_SERVING, open streams get {args.grace:g} s ...", flush=True)
         finally:
+            if workers is not None:
+                workers.terminate()          # they drain alongside this one; _serve_all joins them
             await gateway.stop(args.grace)
 
 
+def _worker_main(args: argparse.Namespace, triton_url: str, ready) -> None:
+    """Gateway process i > 0 (spawned): dies with its parent; reports ready through `ready`."""
+    die_with_parent()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve(args, triton_url, on_ready=lambda port: ready.set()))
+
+
+class GatewayWorkers:
+    """Gateway processes 1..N-1 for `--processes N`, sharing the port of gateway 0 (this process)."""
+
+    def __init__(self, args: argparse.Namespace, triton_url: str):
+        context = multiprocessing.get_context("spawn")
+        self.processes, self.ready = [], []
+        for i in range(1, args.processes):
+            metrics_port = args.metrics_port + i if args.metrics_port > 0 else -1
+            child_args = argparse.Namespace(**{**vars(args), "metrics_port": metrics_port})
+            event = context.Event()
+            process = context.Process(target=_worker_main, args=(child_args, triton_url, event),
+                                      name=f"signstream-gateway-{i}", daemon=False)
+            process.start()
+            self.processes.append(process)
+            self.ready.append(event)
+
+    def wait_ready(self, timeout: float) -> None:
+        for i, (process, event) in enumerate(zip(self.processes, self.ready), start=1):
+            while not event.wait(0.2):
+                if not process.is_alive():
+                    raise RuntimeError(f"gateway process {i} exited (code {process.exitcode}) before it was ready; "
+                                       "see its log lines above")
+                timeout -= 0.2
+                if timeout <= 0:
+                    raise RuntimeError(f"gateway process {i} was not ready within {READY_TIMEOUT_S} s")
+
+    def terminate(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()          # SIGTERM: it drains like this one
+
+    def join(self, timeout: float) -> None:
+        for process in self.processes:
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+async def _serve_all(args: argparse.Namespace, triton_url: str) -> None:
+    if args.processes <= 1:
+        await serve(args, triton_url)
+        return
+    workers = GatewayWorkers(args, triton_url)
+    try:
+        await serve(args, triton_url, workers=workers)
+    finally:
+        workers.terminate()
+        await asyncio.to_thread(workers.join, args.grace + 10)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.processes < 0:
+        raise SystemExit("signstream serve: --processes must be 0 (one per core) or more")
+    args = argparse.Namespace(**{**vars(args), "processes": args.processes or os.cpu_count() or 1})
+    if args.processes > 1 and args.port == 0:
+        args = argparse.Namespace(**{**vars(args), "port": free_port(args.host)})   # one port for all of them
     if args.triton_url:
-        asyncio.run(serve(args, args.triton_url))
+        asyncio.run(_serve_all(args, args.triton_url))
         print("gateway stopped", flush=True)
         return 0
     # While Triton starts, SIGTERM interrupts the start like Ctrl-C; the launcher stops what it began.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with TritonServer(options_from_args(args, grpc_port=0, http_port=0, metrics_port=0)) as triton:
-        asyncio.run(serve(args, triton.grpc_url))
+        asyncio.run(_serve_all(args, triton.grpc_url))
         print("gateway stopped; stopping Triton ...", flush=True)
     print("Triton stopped", flush=True)
     return 0

@@ -37,6 +37,7 @@ class GatewayOptions:
     host: str = "127.0.0.1"
     port: int = 50051                    # 0: any free port
     workers: int = 0                     # CPU threads for normalize/render/encode; 0 = cores
+    reuse_port: bool = False             # SO_REUSEPORT: several gateway processes share one port
     max_receive_bytes: int = MAX_RECEIVE_BYTES
     max_send_bytes: int = MAX_SEND_BYTES
 
@@ -64,7 +65,7 @@ class Gateway:
         self.server = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", self.options.max_receive_bytes),
             ("grpc.max_send_message_length", self.options.max_send_bytes),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", int(self.options.reuse_port)),
         ])
         pb_grpc.add_SignStreamServicer_to_server(
             SignStreamService(self.lexicon, self.extractor, self.executor, self.metrics), self.server)

@@ -16,7 +16,7 @@ from signstream.v1 import signstream_pb2 as pb
 __all__ = [
     "ENCODING_NAMES", "ENCODING_VALUES", "PACING_NAMES", "PACING_VALUES", "RENDERER_NAMES", "RENDERER_VALUES",
     "FRAME_KINDS", "FRAME_KIND_VALUES", "KEYPOINT_FIELD_SIZES",
-    "keypoints_to_proto", "keypoints_from_proto", "notice_to_proto", "frame_to_proto",
+    "keypoints_to_bytes", "keypoints_to_proto", "keypoints_from_proto", "notice_to_proto", "frame_to_proto",
 ]
 
 # ---- enums: proto number -> our name, and back ------------------------------------------------------
@@ -47,21 +47,56 @@ KEYPOINT_FIELD_SIZES: dict[str, int] = {
 }   # body 36, hands 84, face 136, pose_mp 99, face_mp 1434, left_hand_mp 63, right_hand_mp 63
 
 
-def keypoints_to_proto(frame: np.ndarray) -> pb.Keypoints:
-    """Packed frame (K, 3) -> Keypoints in the seed's flat layout; missing 2-D points become (-1, -1)."""
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        bits, value = value & 0x7F, value >> 7
+        out.append(bits | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _wire_layout() -> tuple[np.ndarray, np.ndarray, list[tuple[bytes, int, int]]]:
+    """Where each float of the Keypoints message comes from, field after field: the flat index into a
+    packed (K, 3) frame, the point whose flag decides it (-1 for MediaPipe values), and per field its
+    packed-repeated header (tag, byte length) and value range."""
+    sources, flags, fields = [], [], []
+    descriptor = pb.Keypoints.DESCRIPTOR
+    for field, (index, flagged) in _KEYPOINT_FIELDS.items():
+        width = 2 if flagged else 3
+        start = sum(len(s) for s in sources)
+        source = (index[:, None] * 3 + np.arange(width)[None, :]).ravel()
+        sources.append(source)
+        flags.append(np.repeat(index, width) if flagged else np.full(len(source), -1))
+        number = descriptor.fields_by_name[field].number
+        header = _varint(number << 3 | 2) + _varint(4 * len(source))       # wire type 2: packed floats
+        fields.append((header, start, start + len(source)))
+    return np.concatenate(sources), np.concatenate(flags), fields
+
+
+_SOURCE, _FLAG_POINT, _WIRE_FIELDS = _wire_layout()
+_FLAGGED = _FLAG_POINT >= 0
+
+
+def keypoints_to_bytes(frame: np.ndarray) -> bytes:
+    """Packed frame (K, 3) -> a serialized Keypoints message (the seed's flat layout, missing 2-D points
+    at (-1, -1)), built with one gather instead of per-field Python lists: this runs for every
+    streamed frame that carries keypoints."""
     f = np.asarray(frame, dtype=np.float32)
     if f.shape != (L.NUM_POINTS, 3):
         raise ValueError(f"a keypoint frame must have shape ({L.NUM_POINTS}, 3), got {f.shape}")
-    values = {}
-    for field, (index, flagged) in _KEYPOINT_FIELDS.items():
-        points = f[index]
-        if flagged:
-            xy = points[:, :2].copy()
-            xy[points[:, 2] <= 0] = -1.0
-            values[field] = xy.ravel().tolist()
-        else:
-            values[field] = points.ravel().tolist()
-    return pb.Keypoints(**values)
+    values = f.reshape(-1)[_SOURCE]
+    missing = np.zeros(len(values), dtype=bool)
+    missing[_FLAGGED] = f[_FLAG_POINT[_FLAGGED], 2] <= 0
+    values[missing] = -1.0
+    data = values.astype("<f4", copy=False).tobytes()
+    return b"".join(header + data[4 * a:4 * b] for header, a, b in _WIRE_FIELDS)
+
+
+def keypoints_to_proto(frame: np.ndarray) -> pb.Keypoints:
+    """Packed frame (K, 3) -> Keypoints in the seed's flat layout; missing 2-D points become (-1, -1)."""
+    return pb.Keypoints.FromString(keypoints_to_bytes(frame))
 
 
 def keypoints_from_proto(keypoints: pb.Keypoints) -> np.ndarray:
@@ -117,5 +152,5 @@ def frame_to_proto(
         encoding=encoding_value, width=int(width), height=int(height), fps=float(fps),
     )
     if keypoints is not None:
-        frame.keypoints.CopyFrom(keypoints_to_proto(keypoints))
+        frame.keypoints.MergeFromString(keypoints_to_bytes(keypoints))
     return pb.SynthesizeResponse(frame=frame)

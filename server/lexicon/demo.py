@@ -382,3 +382,17 @@ def demo_signs(seed: int = 0) -> list[DemoSign]:
         DemoSign(spec.sign_id, spec.gloss, _build(spec, np.random.default_rng([int(seed) % 2**63, i])), FPS)
         for i, spec in enumerate(_SPECS)
     ]
+
+
+def write_demo_lexicon(location: str, seed: int = 0) -> int:
+    """Write the demo signs into the lexicon folder `location` (created if needed; other signs are
+    kept); returns how many were written."""
+    from signstream.config import S3Settings
+    from signstream.lexicon import LexiconWriter, open_store
+
+    writer = LexiconWriter(open_store(location, S3Settings()))
+    signs = demo_signs(seed=seed)
+    for sign in signs:
+        writer.add_sign(sign.sign_id, sign.frames, sign.fps, gloss=sign.gloss)
+    writer.commit()
+    return len(signs)

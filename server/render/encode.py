@@ -1,6 +1,7 @@
 """Still-image encoders for rendered frames: RGB uint8 (H, W, 3) in, bytes out.
 
-Every function takes and returns RGB; the swap to cv2's BGR happens here and nowhere else.
+Every function takes RGB; the swap to cv2's BGR happens here and nowhere else. A caller that already
+holds BGR (the renderer can draw in BGR) uses `Encoder.encode_bgr` and skips the swap.
 """
 from __future__ import annotations
 
@@ -36,22 +37,22 @@ def check_rgb(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def _imencode(ext: str, rgb: np.ndarray, params: list[int]) -> bytes:
-    bgr = cv2.cvtColor(check_rgb(rgb), cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(ext, bgr, params)
+def _imencode(ext: str, image: np.ndarray, params: list[int], bgr: bool) -> bytes:
+    image = check_rgb(image) if bgr else cv2.cvtColor(check_rgb(image), cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(ext, image, params)
     if not ok:
-        raise ValueError(f"cv2 could not encode a {rgb.shape} image as {ext}")
+        raise ValueError(f"cv2 could not encode a {image.shape} image as {ext}")
     return buf.tobytes()
 
 
-def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    """(H, W, 3) uint8 RGB -> baseline JPEG bytes; quality 0-100."""
+def encode_jpeg(rgb: np.ndarray, quality: int = 90, bgr: bool = False) -> bytes:
+    """(H, W, 3) uint8 RGB (BGR with `bgr`) -> baseline JPEG bytes; quality 0-100."""
     if not 0 <= int(quality) <= 100:
         raise ValueError(f"JPEG quality must be in 0..100, got {quality}")
-    return _imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return _imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, int(quality)], bgr)
 
 
-def encode_png(rgb: np.ndarray, compression: int = 1) -> bytes:
+def encode_png(rgb: np.ndarray, compression: int = 1, bgr: bool = False) -> bytes:
     """(H, W, 3) uint8 RGB -> PNG bytes (lossless); compression 0 (none) - 9 (smallest, slowest).
 
     The default 1 is a streaming choice: rendered skeletons are mostly black and compress well even at
@@ -59,7 +60,7 @@ def encode_png(rgb: np.ndarray, compression: int = 1) -> bytes:
     """
     if not 0 <= int(compression) <= 9:
         raise ValueError(f"PNG compression must be in 0..9, got {compression}")
-    return _imencode(".png", rgb, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
+    return _imencode(".png", rgb, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)], bgr)
 
 
 def encode_raw(rgb: np.ndarray) -> bytes:
@@ -85,15 +86,21 @@ class Encoder:
 
     name: str
     media_type: str
-    encode: Callable[[np.ndarray], bytes]
+    encode: Callable[..., bytes]
+    takes_bgr: bool = False          # encode(image, bgr=True) accepts BGR and skips the swap
 
     def __call__(self, rgb: np.ndarray) -> bytes:
         return self.encode(rgb)
 
+    def encode_bgr(self, bgr: np.ndarray) -> bytes:
+        if not self.takes_bgr:
+            raise ValueError(f"the {self.name} encoder takes RGB only")
+        return self.encode(bgr, bgr=True)
+
 
 ENCODERS: dict[str, Encoder] = {
-    "jpeg": Encoder("jpeg", "image/jpeg", encode_jpeg),
-    "png": Encoder("png", "image/png", encode_png),
+    "jpeg": Encoder("jpeg", "image/jpeg", encode_jpeg, takes_bgr=True),
+    "png": Encoder("png", "image/png", encode_png, takes_bgr=True),
     "raw_rgb": Encoder("raw_rgb", "application/octet-stream", encode_raw),
 }
 
@@ -113,4 +120,4 @@ def get_encoder(name: str, **options: int) -> Encoder:
     bound = functools.partial(encoder.encode, **options)
     # Fail now, not on the first frame, if an option name or value is wrong.
     bound(np.zeros((2, 2, 3), dtype=np.uint8))
-    return Encoder(encoder.name, encoder.media_type, bound)
+    return Encoder(encoder.name, encoder.media_type, bound, encoder.takes_bgr)

@@ -22,7 +22,7 @@ import numpy as np
 from signstream.kernels import layout
 from signstream.kernels import skeleton as sk
 
-__all__ = ["render_frame", "render_clip"]
+__all__ = ["render_frame", "render_clip", "CHANNEL_ORDERS"]
 
 # The renderer reads only the flagged parts, which are the first FACE.stop rows of a packed frame.
 _NUM_DRAWN = layout.FACE.stop
@@ -36,6 +36,25 @@ _HAND_STARTS = (layout.LEFT_HAND.start, layout.RIGHT_HAND.start)   # DWPose draw
 _HAND_SIZE = layout.LEFT_HAND.stop - layout.LEFT_HAND.start
 _HAND_EDGES = tuple((int(a), int(b)) for a, b in sk.HAND_EDGES)
 _FACE_RANGE = range(layout.FACE.start, layout.FACE.stop)
+
+
+class _Palette:
+    """Every colour the renderer draws with, as (c0, c1, c2) tuples in one channel order."""
+
+    def __init__(self, swap: bool):
+        # Reversed, never rounded: some colours are floats that cv2 itself rounds (DWPose's hand edges).
+        order = (lambda c: tuple(c)[::-1]) if swap else tuple
+        self.limbs_dimmed = tuple(order(c) for c in sk.BODY_LIMB_COLORS_DIMMED)
+        self.body = tuple(order(c) for c in sk.BODY_COLORS)
+        self.hand_edges = tuple(order(c) for c in sk.HAND_EDGE_COLORS)
+        self.hand_joint = order(sk.HAND_JOINT_COLOR)
+        self.face_dot = order(sk.FACE_DOT_COLOR)
+
+
+# "bgr" draws the same picture in OpenCV's channel order, so a frame bound for cv2's JPEG/PNG encoder
+# needs no colour conversion (tested: bgr == rgb[..., ::-1] exactly).
+_PALETTES = {"rgb": _Palette(swap=False), "bgr": _Palette(swap=True)}
+CHANNEL_ORDERS = tuple(_PALETTES)
 
 # Pixel coordinates are clamped to +-2**20 before truncation to int: cv2 takes int32 points, and anything
 # that far off-canvas draws nothing visible anyway (for any canvas up to a million pixels wide).
@@ -62,14 +81,19 @@ def _check_size(width: int, height: int) -> tuple[int, int]:
 
 
 def render_frame(
-    frame: np.ndarray, width: int, height: int, out: np.ndarray | None = None
+    frame: np.ndarray, width: int, height: int, out: np.ndarray | None = None, channels: str = "rgb"
 ) -> np.ndarray:
-    """Draw one packed frame (K, 3) float32 onto a black canvas; returns (height, width, 3) uint8 RGB.
+    """Draw one packed frame (K, 3) float32 onto a black canvas; returns (height, width, 3) uint8 RGB
+    (or BGR with `channels="bgr"`).
 
     Only the flagged parts (body, hands, face) are drawn; MediaPipe parts are ignored. Pass `out`
     (height, width, 3) uint8 to draw into an existing buffer (it is zeroed first) and avoid allocating.
     """
     width, height = _check_size(width, height)
+    try:
+        palette = _PALETTES[channels]
+    except KeyError:
+        raise ValueError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}") from None
     arr = np.asarray(frame)
     if arr.ndim != 2 or arr.shape != (layout.NUM_POINTS, 3):
         raise ValueError(f"a keypoint frame must have shape ({layout.NUM_POINTS}, 3), got {arr.shape}")
@@ -97,7 +121,7 @@ def render_frame(
     # the pre-dimmed colours gives, without a full-canvas float pass. Bit-identity is tested against the
     # naive draw-then-multiply version in tests/unit/test_render.py.
     stick = sk.BODY_STICK_WIDTH
-    dimmed = sk.BODY_LIMB_COLORS_DIMMED
+    dimmed = palette.limbs_dimmed
     for i, (a, b) in enumerate(_LIMBS):
         if not (valid[a] and valid[b]):
             continue
@@ -114,15 +138,15 @@ def render_frame(
 
     # Body joints: full colours, no eps rule (DWPose draws any point in the subset).
     radius = sk.BODY_JOINT_RADIUS
-    colors = sk.BODY_COLORS
+    colors = palette.body
     for i in range(_NUM_BODY):
         if valid[i]:
             cv2.circle(canvas, pix[i], radius, colors[i], thickness=-1)
 
     # Hands: edges first, then joints, hand by hand.
-    edge_colors = sk.HAND_EDGE_COLORS
+    edge_colors = palette.hand_edges
     edge_thickness = sk.HAND_EDGE_THICKNESS
-    joint_color = sk.HAND_JOINT_COLOR
+    joint_color = palette.hand_joint
     joint_radius = sk.HAND_JOINT_RADIUS
     for start in _HAND_STARTS:
         for ie, (a, b) in enumerate(_HAND_EDGES):
@@ -134,7 +158,7 @@ def render_frame(
                 cv2.circle(canvas, pix[p], joint_radius, joint_color, thickness=-1)
 
     # Face: white dots.
-    face_color = sk.FACE_DOT_COLOR
+    face_color = palette.face_dot
     face_radius = sk.FACE_DOT_RADIUS
     for p in _FACE_RANGE:
         if drawable[p]:

@@ -98,7 +98,7 @@ def triton_environment(root: Path) -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: Linux sends it SIGTERM when the process that started it dies, even
     by SIGKILL, so Triton never outlives a killed `serve` (it runs in its own session, out of reach
     of signals sent to ours)."""
@@ -217,7 +217,7 @@ class TritonServer:
             self._process = subprocess.Popen(
                 cmd, env=triton_environment(root), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_die_with_parent)
+                preexec_fn=die_with_parent)
         except BaseException:
             log_handle.close()
             raise

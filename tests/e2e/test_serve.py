@@ -32,7 +32,8 @@ def served(demo_lexicon_dir, tmp_path_factory):
     port, metrics_port = free_port(), free_port()
     server = SignstreamProcess(
         ["serve", "--port", str(port), "--metrics-port", str(metrics_port), "--lexicon", str(demo_lexicon_dir),
-         "--wholebody", "off", "--grace", "5", "--triton-log-file", str(work / "triton.log")],
+         "--wholebody", "off", "--grace", "5", "--processes", "1",
+         "--triton-log-file", str(work / "triton.log")],
         "SignStream serving")
     try:
         server.start(READY_TIMEOUT_S)

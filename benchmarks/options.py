@@ -1,0 +1,29 @@
+"""`signstream bench` flags (kept apart from the bench itself so the CLI starts without importing it)."""
+from __future__ import annotations
+
+import argparse
+
+DEMO_SENTENCE = ("¶hello", "¶name", "¶sign", "¶learn", "¶thank-you", "¶friend")
+ARRIVALS = ("all", "poisson")
+ENCODING_CHOICES = ("jpeg", "none")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="short runs of every figure (under 3 minutes)")
+    p.add_argument("--server", metavar="HOST:PORT", help="bench this running gateway instead of starting one")
+    p.add_argument("--server-pid", type=int, help="its process ID, for the server CPU and memory figures")
+    p.add_argument("--lexicon", help="lexicon for the started server (default: the demo lexicon, built here)")
+    p.add_argument("--processes", type=int, default=0,
+                   help="gateway processes of the started server (SO_REUSEPORT; 0 = one per core, serve's default)")
+    p.add_argument("--workers", type=int, default=0, help="CPU threads per gateway process (0 = cores)")
+    p.add_argument("--streams", type=int, nargs="+", help="concurrent streams to sweep (default 1 4 8 16 24)")
+    p.add_argument("--encodings", nargs="+", choices=ENCODING_CHOICES, default=["jpeg", "none"])
+    p.add_argument("--signs", nargs="+", default=list(DEMO_SENTENCE), help="the K signs each stream sends")
+    p.add_argument("--size", type=int, default=512, help="frame width and height")
+    p.add_argument("--duration", type=float, help="seconds per load level (default 10; quick 3)")
+    p.add_argument("--arrivals", choices=ARRIVALS, default="all", help="streams start all at once or as Poisson arrivals")
+    p.add_argument("--realtime-streams", type=int, default=24, help="REALTIME 25 fps streams to hold")
+    p.add_argument("--idle-streams", type=int, default=100, help="idle streams for the memory-per-stream figure")
+    p.add_argument("--no-triton", action="store_true", help="skip holistic through Triton vs in-process")
+    p.add_argument("--no-kernels", action="store_true", help="skip the numba vs NumPy kernel figures")
+    p.add_argument("--out", default="benchmarks/results", help="folder for bench[-quick].json/.md/.png")

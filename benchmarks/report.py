@@ -1,0 +1,89 @@
+"""A bench result document -> a Markdown table (targets, then the load sweep) and a PNG plot of
+latency and throughput against concurrent streams."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+from pathlib import Path
+
+
+def document(benchmark: str, command: str, **fields) -> dict:
+    """A result document's head: what ran, when, where, with which command; then `fields`."""
+    return {"benchmark": benchmark, "date": dt.date.today().isoformat(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "command": command, **fields}
+
+
+def write_json(path: str | Path, doc: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {path}")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 10 else f"{value:,.0f}"
+    return str(value)
+
+
+def markdown(doc: dict) -> str:
+    setup = doc["setup"]
+    lines = [f"### {doc['benchmark']} — {doc['date']}, {doc['machine']}", "",
+             f"`{doc['command']}` · {setup['size']}² frames · {len(setup['signs'])} signs per stream · "
+             f"{setup['processes']} gateway process(es) × {setup['workers']} CPU threads · "
+             f"arrivals {setup['arrivals']} · {setup['duration_s']:g} s per level", "",
+             "| figure | value | target | met |", "|---|---:|---:|:-:|"]
+    for row in doc.get("targets", []):
+        met = {True: "yes", False: "**no**", None: "–"}[row["met"]]
+        lines.append(f"| {row['figure']} | {_cell(row['value'])} | {row['target']} | {met} |")
+    ceiling = doc.get("jpeg_ceiling", {})
+    lines += ["", f"JPEG-encode ceiling for these frames: {_cell(ceiling.get('frames_per_s'))} frames/s "
+                  f"({ceiling.get('frames_per_stream')} frames per stream).", "",
+              "| load | streams done | frames/s | first frame p50 / p99 ms | gap p50 / p99 / max ms | "
+              "goodput | server cores | client cores | server RSS MiB |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    levels = [(k, v) for k, v in doc.get("load", {}).items() if isinstance(v, dict)]
+    if "realtime" in doc:
+        levels.append((f"realtime@{doc['realtime']['streams']}", doc["realtime"]))
+    for name, v in levels:
+        lines.append(
+            f"| {name} | {v['streams_completed']} (+{v['streams_failed']} failed) | {_cell(v['frames_per_s'])} | "
+            f"{_cell(v['first_frame_p50_ms'])} / {_cell(v['first_frame_p99_ms'])} | "
+            f"{_cell(v['gap_p50_ms'])} / {_cell(v['gap_p99_ms'])} / {_cell(v['gap_max_ms'])} | "
+            f"{_cell(v['goodput_share'])} | {_cell(v.get('server_cores_busy'))} | {_cell(v['client_cores_busy'])} | "
+            f"{_cell(v.get('server_rss_mib'))} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(doc: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (latency, throughput) = plt.subplots(1, 2, figsize=(10, 4))
+    for encoding in ("jpeg", "none"):
+        levels = sorted((v["streams"], v) for k, v in doc.get("load", {}).items()
+                        if isinstance(v, dict) and k.startswith(f"{encoding}@"))
+        if not levels:
+            continue
+        s = [n for n, _ in levels]
+        for key, style in (("first_frame_p50_ms", "-o"), ("first_frame_p99_ms", "--o")):
+            latency.plot(s, [v[key] for _, v in levels], style, label=f"{encoding.upper()} {key[12:15]}")
+        throughput.plot(s, [v["frames_per_s"] for _, v in levels], "-o", label=f"{encoding.upper()} delivered")
+    if "frames_per_s" in doc.get("jpeg_ceiling", {}):
+        throughput.axhline(doc["jpeg_ceiling"]["frames_per_s"], color="grey", linestyle=":", label="JPEG-encode ceiling")
+    latency.set(xlabel="concurrent streams", ylabel="time to first frame (ms)", yscale="log")
+    throughput.set(xlabel="concurrent streams", ylabel="frames/s", yscale="log")
+    for axis in (latency, throughput):
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=8)
+    fig.suptitle(f"{doc['benchmark']} — {doc['date']}, {doc['machine']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

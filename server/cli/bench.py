@@ -1,0 +1,20 @@
+"""`signstream bench`: the load generator and the performance figures (code in `benchmarks/`)."""
+from __future__ import annotations
+
+import argparse
+
+from signstream.bench import options
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure streaming latency and throughput against a gateway",
+                       description="Load-generate S concurrent Synthesize streams against a gateway (started "
+                                   "here unless --server) and print every performance figure beside its target.")
+    options.add_arguments(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from signstream.bench.run import main
+
+    return main(args)
