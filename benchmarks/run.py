@@ -139,13 +139,14 @@ def bench(args: argparse.Namespace) -> dict:
         _progress(f"starting the server (--processes {args.processes}) ..." if not args.server else
                   f"benching {args.server} ...")
         server = stack.enter_context(Server(args, lexicon_dir, log_dir))
-        start_sample = server.sample()
+        start_sample = None         # memory growth counts from the end of the first (warm-up) level
         doc["load"] = {}
         for encoding in args.encodings:
             for s in streams:
                 _progress(f"{encoding.upper()} ASAP, {s} streams, {duration:g} s ...")
                 plan = LoadPlan(s, signs, _config(encoding, args.size), duration, args.arrivals)
                 doc["load"][f"{encoding}@{s}"] = _load_level(server, plan)
+                start_sample = start_sample or server.sample()
         jpeg = [v["frames_per_s"] for k, v in doc["load"].items() if k.startswith("jpeg@")]
         none = [v["frames_per_s"] for k, v in doc["load"].items() if k.startswith("none@")]
         if jpeg:

@@ -8,8 +8,10 @@ as they are made. Plain asyncio and domain types; the gRPC layer only converts (
 
 CPU work (normalization, rendering, encoding) runs in the executor's threads, a few frames ahead of
 the one being sent, so several streams use several cores (the numba kernels release the GIL, and so
-do OpenCV's drawing and encoding). Blocking I/O (the lexicon store) runs in threads too. Cancelling
-the consumer cancels the frames not yet started.
+do OpenCV's drawing and encoding). Each piece of CPU work carries its frame's index in the stream as
+its priority, so with a `PriorityPool` a new stream's first frames go ahead of older streams'
+lookahead. Blocking I/O (the lexicon store) runs in threads too. Cancelling the consumer cancels the
+frames not yet started.
 """
 from __future__ import annotations
 
@@ -106,6 +108,13 @@ def _ignore(stage: str, seconds: float) -> None:
     pass
 
 
+def _run_at(executor: Executor, priority: int, fn, *args) -> asyncio.Future:
+    """`fn(*args)` in the CPU pool; a PriorityPool runs lower priorities (earlier frames of their
+    stream) first, any other executor in order."""
+    submit_at = getattr(executor, "submit_at", None)
+    return asyncio.wrap_future(submit_at(priority, fn, *args) if submit_at else executor.submit(fn, *args))
+
+
 async def _timed(observe: Observer, stage: str, awaitable):
     start = time.perf_counter()
     try:
@@ -187,7 +196,7 @@ class _FrameWriter:
         return image
 
     async def frames(self, sign_id: str, frames: np.ndarray, kinds: np.ndarray, fps: float) -> AsyncIterator[FrameOut]:
-        loop = asyncio.get_running_loop()
+        first = self.index          # the stream index of frames[0]: its priority in the CPU pool
         draw = self.spec.encoding != "none"
         if draw and self.spec.encoding == "h264" and self._h264 is None:
             from signstream.render.h264_stream import H264StreamEncoder
@@ -198,12 +207,12 @@ class _FrameWriter:
         try:
             for i in range(len(frames)):
                 while draw and submitted < len(frames) and len(pending) < LOOKAHEAD:
-                    pending.append(loop.run_in_executor(self.executor, self._draw, frames[submitted]))
+                    pending.append(_run_at(self.executor, first + submitted, self._draw, frames[submitted]))
                     submitted += 1
                 image = await pending.popleft() if draw else b""
                 if self._h264 is not None:
                     image = await _timed(self.observe, "encode",
-                                         loop.run_in_executor(self.executor, self._h264.encode, image))
+                                         _run_at(self.executor, self.index, self._h264.encode, image))
                 keypoints = frames[i] if self.spec.wants_keypoints else None
                 yield FrameOut(self.index, sign_id, FrameKind(int(kinds[i])), image, self.spec.encoding,
                                self.width, self.height, keypoints, fps)
@@ -260,9 +269,8 @@ class SynthesisSession(_Session):
             return
         if self.fps is None:
             self.fps = clip.fps
-        loop = asyncio.get_running_loop()
         chunk = await _timed(self.observe, "normalize",
-                             loop.run_in_executor(self.executor, self._sentence.add, sign_id, clip.frames))
+                             _run_at(self.executor, self._writer.index, self._sentence.add, sign_id, clip.frames))
         async for frame in self._writer.frames(display_sign_id(sign_id), chunk.frames, chunk.kinds, self.fps):
             yield frame
 
@@ -301,8 +309,8 @@ class RetargetSession(_Session):
             yield NoticeOut("INVALID_IMAGE", "", f"frame {self._writer.index}: {exc.message}; skipped")
             return
         frame = await _timed(self.observe, "extract", self.extractor.extract(rgb))
-        loop = asyncio.get_running_loop()
-        normalized = await _timed(self.observe, "normalize", loop.run_in_executor(self.executor, self._normalize, frame))
+        normalized = await _timed(self.observe, "normalize",
+                                  _run_at(self.executor, self._writer.index, self._normalize, frame))
         async for out in self._writer.frames("", normalized, self._kinds, self.fps):
             yield out
 

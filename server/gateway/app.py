@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from signstream.cpu_pool import PriorityPool
 from signstream.extract.base import FrameExtractor
 from signstream.gateway.metrics import GatewayMetrics, Registry
 from signstream.gateway.servicer import SignStreamService
@@ -50,7 +50,7 @@ class Gateway:
         self.extractor = extractor
         self.registry = registry or Registry()
         self.metrics = GatewayMetrics(self.registry)
-        self.executor = ThreadPoolExecutor(options.workers or os.cpu_count() or 2, thread_name_prefix="gateway-cpu")
+        self.executor = PriorityPool(options.workers or os.cpu_count() or 2, name="gateway-cpu")
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None
