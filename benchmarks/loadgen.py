@@ -72,17 +72,32 @@ def _starts_sign(response: pb.SynthesizeResponse, previous: pb.Frame | None) -> 
 
 
 async def run_stream(channel: grpc.aio.Channel, plan: LoadPlan) -> StreamRecord:
-    """One live stream on `channel`; never raises for a gRPC error (it is the record's status)."""
+    """One live stream on `channel`; never raises for a gRPC error (it is the record's status).
+
+    Requests go through a request iterator, not `call.write`: when the server refuses the config, a
+    write racing its abort would turn into a client-side INTERNAL status, while an iterator simply
+    stops and the call ends with the server's own status."""
     clock = time.monotonic
     record = StreamRecord(opened=clock())
-    call = pb_grpc.SignStreamStub(channel).Synthesize()
     ids = plan.sign_ids
+    to_send: asyncio.Queue[str | None] = asyncio.Queue()
+
+    async def requests():
+        yield pb.SynthesizeRequest(config=plan.config)
+        while (sign_id := await to_send.get()) is not None:
+            record.sent.append(clock())
+            yield pb.SynthesizeRequest(sign_id=sign_id)
+
+    def send_next() -> None:
+        queued = len(record.sent) + to_send.qsize()
+        if queued < len(ids):
+            to_send.put_nowait(ids[queued])
+            if queued + 1 == len(ids):
+                to_send.put_nowait(None)          # half-close after the last sign
+
+    call = pb_grpc.SignStreamStub(channel).Synthesize(requests())
     try:
-        await call.write(pb.SynthesizeRequest(config=plan.config))
-        record.sent.append(clock())
-        await call.write(pb.SynthesizeRequest(sign_id=ids[0]))
-        if len(ids) == 1:
-            await call.done_writing()
+        send_next()
         previous: pb.Frame | None = None
         while (response := await call.read()) is not grpc.aio.EOF:
             now = clock()
@@ -93,11 +108,8 @@ async def run_stream(channel: grpc.aio.Channel, plan: LoadPlan) -> StreamRecord:
                 record.frame_bytes += len(frame.image)
             else:
                 record.notices.append(response.notice.code)
-            if len(record.sent) < len(ids) and _starts_sign(response, previous):
-                record.sent.append(clock())
-                await call.write(pb.SynthesizeRequest(sign_id=ids[len(record.sent) - 1]))
-                if len(record.sent) == len(ids):
-                    await call.done_writing()
+            if _starts_sign(response, previous):
+                send_next()
             if response.WhichOneof("kind") == "frame":
                 previous = response.frame
     except grpc.aio.AioRpcError as exc:
