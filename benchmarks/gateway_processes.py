@@ -18,10 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from signstream.clients.process import SignstreamProcess
+from signstream.clients.process import SignstreamProcess, serve_process
 from signstream.config import model_repository_path, settings_from_env
 from signstream.lexicon.demo import write_demo_lexicon
-from signstream.triton.launcher import TritonOptions, TritonServer, free_port
+from signstream.triton.launcher import TritonOptions, TritonServer
 from signstream.v1 import signstream_pb2 as pb
 
 from .loadgen import LoadPlan, run_load
@@ -34,12 +34,11 @@ ENCODINGS = {"jpeg": pb.JPEG, "none": pb.NONE}
 
 def start_layout(layout: str, lexicon: str, triton_url: str, log_dir: Path) -> tuple[SignstreamProcess, str]:
     processes, threads = (int(x) for x in layout.split("x"))
-    port = free_port()
-    server = SignstreamProcess(["serve", "--triton-url", triton_url, "--port", str(port), "--metrics-port", "-1",
-                                "--lexicon", lexicon, "--wholebody", "off", "--processes", str(processes),
-                                "--workers", str(threads)], "SignStream serving", log_dir / f"serve-{layout}.log")
+    server, target = serve_process(lexicon, "--triton-url", triton_url, "--wholebody", "off",
+                                   "--processes", str(processes), "--workers", str(threads),
+                                   log_path=log_dir / f"serve-{layout}.log")
     server.start(300)
-    return server, f"127.0.0.1:{port}"
+    return server, target
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,10 +33,11 @@ def _cell(value) -> str:
 
 def markdown(doc: dict) -> str:
     setup = doc["setup"]
+    layout = (f"{setup['processes']} gateway process(es) × {setup['workers']} CPU threads"
+              if setup.get("processes") else f"server {setup['server']}")
     lines = [f"### {doc['benchmark']} — {doc['date']}, {doc['machine']}", "",
              f"`{doc['command']}` · {setup['size']}² frames · {len(setup['signs'])} signs per stream · "
-             f"{setup['processes']} gateway process(es) × {setup['workers']} CPU threads · "
-             f"arrivals {setup['arrivals']} · {setup['duration_s']:g} s per level", "",
+             f"{layout} · arrivals {setup['arrivals']} · {setup['duration_s']:g} s per level", "",
              "| figure | value | target | met |", "|---|---:|---:|:-:|"]
     for row in doc.get("targets", []):
         met = {True: "yes", False: "**no**", None: "–"}[row["met"]]

@@ -22,11 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from signstream.clients.process import SignstreamProcess
+from signstream.clients.process import SignstreamProcess, serve_process
 from signstream.config import Settings
 from signstream.lexicon import canonical_sign_id, open_lexicon
 from signstream.pipeline import SynthesisOptions
-from signstream.triton.launcher import free_port
 from signstream.v1 import signstream_pb2 as pb
 
 from . import ceiling, procstat, report
@@ -51,12 +50,9 @@ class Server:
         if args.server:
             self.target, self.pid = args.server, args.server_pid
             return
-        port = free_port()
-        argv = ["serve", "--port", str(port), "--metrics-port", "-1", "--lexicon", lexicon,
-                "--workers", str(args.workers), "--processes", str(args.processes), "--wholebody", "off",
-                "--triton-log-file", str(log_dir / "triton.log")]
-        self.process = SignstreamProcess(argv, "SignStream serving", log_dir / "serve.log")
-        self.target = f"127.0.0.1:{port}"
+        self.process, self.target = serve_process(
+            lexicon, "--workers", str(args.workers), "--processes", str(args.processes), "--wholebody", "off",
+            "--triton-log-file", str(log_dir / "triton.log"), log_path=log_dir / "serve.log")
         self.pid = None
 
     def __enter__(self) -> "Server":
@@ -118,7 +114,9 @@ def bench(args: argparse.Namespace) -> dict:
     doc = report.document(
         "signstream bench" + (" --quick" if quick else ""), command,
         setup={"size": args.size, "signs": list(signs), "duration_s": duration, "arrivals": args.arrivals,
-               "processes": args.processes or os.cpu_count(), "workers": args.workers or os.cpu_count(),
+               # a server given with --server has its own layout, which the bench cannot see
+               "processes": None if args.server else args.processes or os.cpu_count(),
+               "workers": None if args.server else args.workers or os.cpu_count(),
                "server": args.server or "started here"})
     with contextlib.ExitStack() as stack:
         lexicon_dir = args.lexicon

@@ -13,28 +13,25 @@ from pathlib import Path
 
 
 from signstream.clients.client import SignStreamClient, arrival_summary
-from signstream.clients.process import SignstreamProcess
+from signstream.clients.process import SignstreamProcess, serve_process
 from signstream.clients.remote_generate import sentence_from_responses
 from signstream.results import write_results
-from signstream.triton.launcher import free_port
 from signstream.v1 import signstream_pb2 as pb
 
 READY_TIMEOUT_S = 300
 
 
 def start_server(lexicon: str, log_dir: Path) -> tuple[SignstreamProcess, str]:
-    port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
-    server = SignstreamProcess(["serve", "--port", str(port), "--metrics-port", "-1", "--lexicon", lexicon,
-                                "--triton-log-file", str(log_dir / "triton.log")],
-                               "SignStream serving", log_dir / "serve.log")
+    server, target = serve_process(lexicon, "--triton-log-file", str(log_dir / "triton.log"),
+                                   log_path=log_dir / "serve.log")
     t0 = time.monotonic()
     try:
         server.start(READY_TIMEOUT_S)
     except RuntimeError as exc:
         raise SystemExit(str(exc)) from None
-    print(f"server ready in {time.monotonic() - t0:.1f} s on 127.0.0.1:{port} (Triton + gateway)", flush=True)
-    return server, f"127.0.0.1:{port}"
+    print(f"server ready in {time.monotonic() - t0:.1f} s on {target} (Triton + gateway)", flush=True)
+    return server, target
 
 
 async def stream(target: str, config: pb.SessionConfig, sign_ids: list[str]):

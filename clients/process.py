@@ -70,3 +70,18 @@ class SignstreamProcess:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
+
+
+SERVE_READY = "SignStream serving"      # the line `signstream serve` prints once every gateway is SERVING
+
+
+def serve_process(lexicon: str, *flags: str, log_path: Path | None = None) -> tuple[SignstreamProcess, str]:
+    """`signstream serve` on a free loopback port with metrics off, plus `flags`; not started yet.
+    Returns the process and its gRPC target."""
+    from signstream.triton.launcher import free_port
+
+    port = free_port()
+    process = SignstreamProcess(["serve", "--port", str(port), "--metrics-port", "-1", "--lexicon", lexicon, *flags],
+                                SERVE_READY, log_path)
+    return process, f"127.0.0.1:{port}"
+

@@ -182,7 +182,7 @@ class _FrameWriter:
 
     def _draw(self, frame: np.ndarray) -> bytes | np.ndarray:
         start = time.perf_counter()
-        if self._still is None:                 # H.264 or raw frames keep their own array
+        if self._still is None:                 # the H.264 encoder takes the array itself: a fresh one each
             rgb = render_frame(frame, self.width, self.height)
             self.observe("render", time.perf_counter() - start)   # (the observer is thread-safe)
             return rgb

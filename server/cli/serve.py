@@ -94,9 +94,11 @@ async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, worker
             await gateway.stop(args.grace)
 
 
-def _worker_main(args: argparse.Namespace, triton_url: str, ready) -> None:
+def _worker_main(args: argparse.Namespace, triton_url: str, ready, parent: int) -> None:
     """Gateway process i > 0 (spawned): dies with its parent; reports ready through `ready`."""
     die_with_parent()
+    if os.getppid() != parent:          # the parent died before the line above took effect
+        return
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.run(serve(args, triton_url, on_ready=lambda port: ready.set()))
 
@@ -111,7 +113,7 @@ class GatewayWorkers:
             metrics_port = args.metrics_port + i if args.metrics_port > 0 else -1
             child_args = argparse.Namespace(**{**vars(args), "metrics_port": metrics_port})
             event = context.Event()
-            process = context.Process(target=_worker_main, args=(child_args, triton_url, event),
+            process = context.Process(target=_worker_main, args=(child_args, triton_url, event, os.getpid()),
                                       name=f"signstream-gateway-{i}", daemon=False)
             process.start()
             self.processes.append(process)
