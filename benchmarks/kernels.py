@@ -5,6 +5,8 @@
 A sentence of N demo signs (cycled) goes through normalization, insert interpolation (m) and
 transitions (n); each stage is timed for the numba kernel and for its NumPy reference on the same
 data, alternating, and the median of the repeats is divided by the sentence's output frame count.
+The renderer (numba rasterizer vs the cv2 reference renderer, 512² BGR into a reused canvas) is
+timed the same way on an evenly spaced sample of RENDER_SAMPLE of the sentence's frames.
 Machines here are noisy: read the ratio column, not the absolute microseconds.
 """
 from __future__ import annotations
@@ -25,9 +27,12 @@ from signstream.kernels.normalize import normalize_clip, normalize_signmail_refe
 from signstream.kernels.warmup import warm_up
 from signstream.lexicon.demo import demo_signs
 from signstream.pipeline import output_length
+from signstream.render.skeleton import render_frame, render_frame_cv2
 from signstream.style import DEFAULT_STYLE
 
 STYLE = DEFAULT_STYLE.as_array()
+RENDER_SAMPLE = 240
+RENDER_SIZE = 512
 
 
 def sentence(num_signs: int) -> list[np.ndarray]:
@@ -77,7 +82,28 @@ def run(num_signs: int, n: int, m: int, repeats: int) -> dict:
                      "numpy_us_per_frame": 1e6 * b / frames_out, "speedup": b / a})
     rows.append({"stage": "normalize + insert + transition", "numba_us_per_frame": 1e6 * total_numba / frames_out,
                  "numpy_us_per_frame": 1e6 * total_ref / frames_out, "speedup": total_ref / total_numba})
+    rows.append(_render_row(clips, repeats))
     return {"signs": num_signs, "output_frames": frames_out, "n": n, "m": m, "rows": rows}
+
+
+def _render_row(clips: list[np.ndarray], repeats: int) -> dict:
+    """numba rasterizer vs the cv2 renderer (the reference), per rendered frame."""
+    frames = np.concatenate([normalize_clip(c, STYLE) for c in clips])
+    sample = frames[np.linspace(0, len(frames) - 1, min(RENDER_SAMPLE, len(frames))).astype(int)]
+    canvas = np.empty((RENDER_SIZE, RENDER_SIZE, 3), np.uint8)
+
+    def draw(fn):
+        return lambda: [fn(f, RENDER_SIZE, RENDER_SIZE, out=canvas, channels="bgr") for f in sample]
+
+    ours, reference = draw(render_frame), draw(render_frame_cv2)
+    ours(), reference()
+    t_ours, t_ref = [], []
+    for _ in range(repeats):
+        t_ours.append(median_seconds(ours, 1))
+        t_ref.append(median_seconds(reference, 1))
+    a, b = statistics.median(t_ours), statistics.median(t_ref)
+    return {"stage": f"render {RENDER_SIZE}² (cv2 reference)", "numba_us_per_frame": 1e6 * a / len(sample),
+            "numpy_us_per_frame": 1e6 * b / len(sample), "speedup": b / a}
 
 
 def summary(signs: tuple[int, ...] = (10, 100), n: int = 8, m: int = 1, repeats: int = 7) -> dict:
@@ -86,8 +112,12 @@ def summary(signs: tuple[int, ...] = (10, 100), n: int = 8, m: int = 1, repeats:
     warm_up()
     runs = [run(s, n, m, repeats) for s in signs]
     longest = {row["stage"].split(" (")[0]: row for row in runs[-1]["rows"]}
-    per_frame = [r["rows"][-1]["numba_us_per_frame"] for r in runs]
+    total = "normalize + insert + transition"
+    per_frame = [next(row for row in r["rows"] if row["stage"] == total)["numba_us_per_frame"] for r in runs]
+    render = next(row for row in runs[-1]["rows"] if row["stage"].startswith("render"))
     return {
+        "render_speedup": round(render["speedup"], 2),
+        "render_us": round(render["numba_us_per_frame"], 1),
         "speedup": round(longest["normalize + insert + transition"]["speedup"], 2),
         "normalize_transition_us": round(longest["normalize"]["numba_us_per_frame"]
                                          + longest["transition"]["numba_us_per_frame"], 3),

@@ -24,6 +24,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arrivals", choices=ARRIVALS, default="all", help="streams start all at once or as Poisson arrivals")
     p.add_argument("--realtime-streams", type=int, default=24, help="REALTIME 25 fps streams to hold")
     p.add_argument("--idle-streams", type=int, default=100, help="idle streams for the memory-per-stream figure")
-    p.add_argument("--no-triton", action="store_true", help="skip holistic through Triton vs in-process")
+    p.add_argument("--memory-minutes", type=float,
+                   help="minutes of sustained load (8 JPEG streams) for the memory-growth figure (default 5; quick 0.5)")
+    p.add_argument("--triton", action=argparse.BooleanOptionalAction, default=True,
+                   help="the Triton benchmarks: holistic through Triton vs in-process MediaPipe, and "
+                        "perf_analyzer's concurrency sweep on holistic (default on; --no-triton skips them)")
     p.add_argument("--no-kernels", action="store_true", help="skip the numba vs NumPy kernel figures")
     p.add_argument("--out", default="benchmarks/results", help="folder for bench[-quick].json/.md/.png")

@@ -58,6 +58,22 @@ def markdown(doc: dict) -> str:
             f"{_cell(v['gap_p50_ms'])} / {_cell(v['gap_p99_ms'])} / {_cell(v['gap_max_ms'])} | "
             f"{_cell(v['goodput_share'])} | {_cell(v.get('server_cores_busy'))} | {_cell(v['client_cores_busy'])} | "
             f"{_cell(v.get('server_rss_mib'))} |")
+    sustained = doc.get("memory", {}).get("sustained", {})
+    if "growth_share" in sustained:
+        lines += ["", f"Sustained load for memory: {sustained['streams']} JPEG streams (Poisson arrivals) for "
+                      f"{sustained['minutes']:g} min, {sustained['streams_done']} streams done "
+                      f"(+{sustained['streams_failed']} failed); server RSS {sustained['rss_first_mib']:g} → "
+                      f"{sustained['rss_last_mib']:g} MiB (max {sustained['rss_max_mib']:g})."]
+    kernels = doc.get("kernels", {})
+    if "render_us" in kernels:
+        lines += ["", f"Renderer, 512²: {kernels['render_us']:g} µs per frame with numba, "
+                      f"{kernels['render_speedup']:g}× the cv2 reference renderer."]
+    perf = doc.get("triton", {}).get("perf_analyzer")
+    if perf:
+        lines += ["", "perf_analyzer on holistic (512² astronaut, gRPC, Triton with 2 instances):", "",
+                  "| concurrency | inferences/s | p50 ms | p99 ms | server compute ms |", "|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['concurrency']} | {_cell(r['inferences_per_s'])} | {_cell(r['p50_ms'])} | "
+                  f"{_cell(r['p99_ms'])} | {_cell(r['server_compute_infer_ms'])} |" for r in perf]
     return "\n".join(lines) + "\n"
 
 

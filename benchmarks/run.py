@@ -8,7 +8,8 @@ issue 5 asks for, each beside its target.
 Without `--server` it starts `signstream serve` on free loopback ports (Triton included) with the
 demo lexicon (built in a temporary folder unless `--lexicon`), and stops it at the end. In the same
 run it measures the JPEG-encode ceiling for the same frames, the numba kernels against their NumPy
-references and (unless `--no-triton`) holistic through Triton against in-process MediaPipe.
+references, holistic through Triton against in-process MediaPipe and perf_analyzer's sweep on holistic
+(`--no-triton` skips the Triton part).
 Results: JSON, a Markdown table and a PNG plot in `--out` (default benchmarks/results/).
 """
 from __future__ import annotations
@@ -101,6 +102,33 @@ async def _idle(server: Server, config: pb.SessionConfig, count: int) -> dict:
             "fds_per_stream": round((during.fds - before.fds) / count, 2)}
 
 
+async def _sustained(server: Server, plan: LoadPlan, every_s: float) -> dict:
+    """Run `plan` while sampling the server's RSS every `every_s`; growth is the last sample against
+    the first (taken once the load is running)."""
+    samples: list[tuple[float, int]] = []
+
+    async def sample() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            if (s := server.sample()) is not None:
+                samples.append((s.at, s.rss_bytes))
+
+    sampler = asyncio.create_task(sample())
+    try:
+        records, start, end = await run_load(server.target, plan)
+    finally:
+        sampler.cancel()
+    out = {"minutes": round((end - start) / 60, 2), "streams": plan.streams,
+           "streams_done": sum(r.ok for r in records), "streams_failed": sum(not r.ok for r in records)}
+    if len(samples) >= 2:
+        (t0, first), (t1, last) = samples[0], samples[-1]
+        out.update({"rss_first_mib": round(first / 2**20, 1), "rss_last_mib": round(last / 2**20, 1),
+                    "rss_max_mib": round(max(r for _, r in samples) / 2**20, 1),
+                    "growth_share": round(last / first - 1, 3), "over_s": round(t1 - t0, 1),
+                    "rss_mib": [round(r / 2**20, 1) for _, r in samples]})
+    return out
+
+
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -170,14 +198,25 @@ def bench(args: argparse.Namespace) -> dict:
                              "growth_share": round(end_sample.rss_bytes / start_sample.rss_bytes - 1, 3),
                              "over_s": round(end_sample.at - start_sample.at, 1)}
 
+        minutes = args.memory_minutes if args.memory_minutes is not None else (0.5 if quick else 5.0)
+        if minutes > 0 and server.pid:
+            _progress(f"sustained load for the memory figure: 8 JPEG streams, {minutes:g} min ...")
+            plan = LoadPlan(8, signs, _config("jpeg", args.size), minutes * 60, "poisson", think_s=0.2)
+            doc.setdefault("memory", {})["sustained"] = asyncio.run(
+                _sustained(server, plan, every_s=max(2.0, minutes * 60 / 30)))
+
     if not args.no_kernels:
         _progress("numba kernels vs NumPy references ...")
         from . import kernels
         doc["kernels"] = kernels.summary(repeats=3 if quick else 7)
-    if not args.no_triton:
+    if args.triton:
         _progress("holistic through Triton vs in-process ...")
-        from . import extract
+        from . import extract, triton_perf
         doc["triton"] = extract.summary(frames=16 if quick else 24, repeats=2 if quick else 3)
+        _progress("perf_analyzer on holistic ...")
+        with triton_perf.triton_for_perf(instances=2) as url:
+            rows = triton_perf.sweep(url, [1, 2] if quick else [1, 2, 4], requests_per_window=8 if quick else 16)
+        doc["triton"]["perf_analyzer"] = triton_perf.summarize(rows)
     doc["targets"] = evaluate(doc)
     return doc
 

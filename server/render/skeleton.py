@@ -10,6 +10,10 @@ deliberate differences:
   and on its `> eps` rule; our layout may carry coordinates of missing points, so we check the flag too.
 
 All colours, sizes and pairs come from `signstream.kernels.skeleton`; nothing visual is defined here.
+
+Two implementations draw the same pixels: `signstream.kernels.raster` (numba, one call without the GIL,
+used for every frame it can draw) and the cv2 calls below, which are the reference the tests hold the
+kernel to and the fallback for frames with points absurdly far off the canvas.
 """
 from __future__ import annotations
 
@@ -19,10 +23,10 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from signstream.kernels import layout
+from signstream.kernels import layout, raster
 from signstream.kernels import skeleton as sk
 
-__all__ = ["render_frame", "render_clip", "CHANNEL_ORDERS"]
+__all__ = ["render_frame", "render_frame_cv2", "render_clip", "CHANNEL_ORDERS"]
 
 # The renderer reads only the flagged parts, which are the first FACE.stop rows of a packed frame.
 _NUM_DRAWN = layout.FACE.stop
@@ -49,6 +53,12 @@ class _Palette:
         self.hand_edges = tuple(order(c) for c in sk.HAND_EDGE_COLORS)
         self.hand_joint = order(sk.HAND_JOINT_COLOR)
         self.face_dot = order(sk.FACE_DOT_COLOR)
+        # The same colours as uint8 rows, as cv2 stores them, for the numba kernel.
+        u8 = lambda colors: np.array([raster.cv_color(c) for c in colors], dtype=np.uint8)  # noqa: E731
+        self.kernel_args = (
+            np.array(_LIMBS, dtype=np.int64), u8(self.limbs_dimmed), u8(self.body),
+            np.array(_HAND_STARTS, dtype=np.int64), np.array(_HAND_EDGES, dtype=np.int64),
+            u8(self.hand_edges), u8([self.hand_joint])[0], u8([self.face_dot])[0])
 
 
 # "bgr" draws the same picture in OpenCV's channel order, so a frame bound for cv2's JPEG/PNG encoder
@@ -62,14 +72,14 @@ _PIXEL_LIMIT = float(1 << 20)
 
 
 def _canvas(out: np.ndarray | None, width: int, height: int) -> np.ndarray:
+    """The canvas to draw on (its content is replaced)."""
     if out is None:
-        return np.zeros((height, width, 3), dtype=np.uint8)
+        return np.empty((height, width, 3), dtype=np.uint8)
     if out.shape != (height, width, 3) or out.dtype != np.uint8 or not out.flags.c_contiguous:
         raise ValueError(
             f"out must be a C-contiguous uint8 array of shape {(height, width, 3)}, "
             f"got {out.dtype} {out.shape}"
         )
-    out.fill(0)
     return out
 
 
@@ -80,15 +90,7 @@ def _check_size(width: int, height: int) -> tuple[int, int]:
     return w, h
 
 
-def render_frame(
-    frame: np.ndarray, width: int, height: int, out: np.ndarray | None = None, channels: str = "rgb"
-) -> np.ndarray:
-    """Draw one packed frame (K, 3) float32 onto a black canvas; returns (height, width, 3) uint8 RGB
-    (or BGR with `channels="bgr"`).
-
-    Only the flagged parts (body, hands, face) are drawn; MediaPipe parts are ignored. Pass `out`
-    (height, width, 3) uint8 to draw into an existing buffer (it is zeroed first) and avoid allocating.
-    """
+def _checked(frame: np.ndarray, width: int, height: int, channels: str) -> tuple[np.ndarray, int, int, _Palette]:
     width, height = _check_size(width, height)
     try:
         palette = _PALETTES[channels]
@@ -97,8 +99,45 @@ def render_frame(
     arr = np.asarray(frame)
     if arr.ndim != 2 or arr.shape != (layout.NUM_POINTS, 3):
         raise ValueError(f"a keypoint frame must have shape ({layout.NUM_POINTS}, 3), got {arr.shape}")
-    canvas = _canvas(out, width, height)
+    return arr, width, height, palette
 
+
+def render_frame(
+    frame: np.ndarray, width: int, height: int, out: np.ndarray | None = None, channels: str = "rgb"
+) -> np.ndarray:
+    """Draw one packed frame (K, 3) onto a black canvas; returns (height, width, 3) uint8 RGB
+    (or BGR with `channels="bgr"`).
+
+    Only the flagged parts (body, hands, face) are drawn; MediaPipe parts are ignored. Pass `out`
+    (height, width, 3) uint8 to draw into an existing buffer (its content is replaced) and avoid
+    allocating. Drawn by the numba kernel without holding the GIL; pixel-identical to `render_frame_cv2`.
+    """
+    arr, width, height, palette = _checked(frame, width, height, channels)
+    canvas = _canvas(out, width, height)
+    # One compiled variant: writable, C-contiguous float32 or float64 rows (float32 -> float64 is exact,
+    # and the kernel computes in float64 as the cv2 path does).
+    pts = arr[:_NUM_DRAWN]
+    if pts.dtype != np.float32:
+        pts = pts.astype(np.float64)
+    if not (pts.flags.c_contiguous and pts.flags.writeable):
+        pts = pts.copy()
+    if raster.draw_skeleton(pts, canvas, *palette.kernel_args):
+        return canvas
+    canvas.fill(0)
+    return _draw_cv2(arr, canvas, width, height, palette)
+
+
+def render_frame_cv2(
+    frame: np.ndarray, width: int, height: int, out: np.ndarray | None = None, channels: str = "rgb"
+) -> np.ndarray:
+    """`render_frame` drawn with cv2 calls: the reference the numba kernel is tested against."""
+    arr, width, height, palette = _checked(frame, width, height, channels)
+    canvas = _canvas(out, width, height)
+    canvas.fill(0)
+    return _draw_cv2(arr, canvas, width, height, palette)
+
+
+def _draw_cv2(arr: np.ndarray, canvas: np.ndarray, width: int, height: int, palette: _Palette) -> np.ndarray:
     # One numpy pass per frame. Coordinates go to float64 before scaling, as DWPose multiplies its
     # float64 arrays by float(W) / float(H); int truncation (toward zero) matches its int(x * W).
     pts = arr[:_NUM_DRAWN]

@@ -68,7 +68,7 @@ def test_plain_tritonclient_gets_holistic_on_the_flagged_port(triton_cli):
 def test_perf_analyzer_runs_against_it_and_metrics_count_the_requests(triton_cli, tmp_path):
     csv = tmp_path / "perf.csv"
     url = f"127.0.0.1:{triton_cli['ports']['grpc']}"
-    done = subprocess.run([str(ROOT / "benchmarks" / "triton_perf.sh"), "--url", url, "--concurrency", "1",
+    done = subprocess.run([sys.executable, "-m", "signstream.bench.triton_perf", "--url", url, "--concurrency", "1",
                            "--requests-per-window", "3", "--csv", str(csv)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
