@@ -47,11 +47,23 @@ _HAND_RADIUS = sk.HAND_JOINT_RADIUS
 _FACE_RADIUS = sk.FACE_DOT_RADIUS
 _EDGE_THICKNESS = sk.HAND_EDGE_THICKNESS
 _DRAW_EPS = sk.DRAW_EPS
+# What is drawn, in DWPose's order: limbs (point pairs), hands (first point of each; edges within a hand).
+_LIMBS = np.asarray(sk.BODY_LIMBS, dtype=np.int64)
+_HAND_STARTS = np.array([layout.LEFT_HAND.start, layout.RIGHT_HAND.start], dtype=np.int64)
+_HAND_EDGES = np.array(sk.HAND_EDGES, dtype=np.int64)
 
 
 def cv_color(color) -> tuple[int, int, int]:
     """A colour as cv2 stores it in a uint8 image: each value rounded half to even, then saturated."""
     return tuple(int(min(255.0, max(0.0, float(np.rint(c))))) for c in color)
+
+
+def colors(limbs, body, hand_edges, hand_joint, face) -> tuple[np.ndarray, ...]:
+    """`draw_skeleton`'s colour arguments from colour tuples in the canvas's channel order, each stored
+    as cv2 stores it."""
+    def table(rows):
+        return np.array([cv_color(c) for c in rows], dtype=np.uint8)
+    return table(limbs), table(body), table(hand_edges), table([hand_joint])[0], table([face])[0]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -365,10 +377,9 @@ def _ellipse(canvas, cx, cy, a, b, angle, color, vx, vy):
 
 
 @njit(cache=True, nogil=True)
-def draw_skeleton(frame, canvas, limbs, limb_colors, body_colors, hand_starts, hand_edges,
-                  hand_edge_colors, hand_joint_color, face_color):
+def draw_skeleton(frame, canvas, limb_colors, body_colors, hand_edge_colors, hand_joint_color, face_color):
     """Clear `canvas` (H, W, 3) uint8 and draw the flagged parts of `frame` (at least FACE.stop rows, 3)
-    as `render_frame` does; colours are uint8 rows in the canvas's channel order. Returns False, with
+    as `render_frame` does; colours (from `colors`) are uint8 rows in the canvas's channel order. Returns False, with
     the canvas untouched, when a drawn point lies beyond FAR_OUTSIDE canvas sizes (the caller draws it)."""
     height, width = canvas.shape[0], canvas.shape[1]
     n_points = _NUM_DRAWN
@@ -404,8 +415,8 @@ def draw_skeleton(frame, canvas, limbs, limb_colors, body_colors, hand_starts, h
     canvas[:] = 0
     vx = np.empty(_MAX_ELLIPSE_POINTS, dtype=np.int64)
     vy = np.empty(_MAX_ELLIPSE_POINTS, dtype=np.int64)
-    for i in range(limbs.shape[0]):
-        a, b = limbs[i, 0], limbs[i, 1]
+    for i in range(_LIMBS.shape[0]):
+        a, b = _LIMBS[i, 0], _LIMBS[i, 1]
         if not (valid[a] and valid[b]):
             continue
         x0, y0, x1, y1 = fx[a], fy[a], fx[b], fy[b]
@@ -419,10 +430,10 @@ def draw_skeleton(frame, canvas, limbs, limb_colors, body_colors, hand_starts, h
         if valid[k]:
             _circle(canvas, ix[k], iy[k], _BODY_RADIUS, body_colors[k])
     hand_size = _HAND_SIZE
-    for h in range(hand_starts.shape[0]):
-        start = hand_starts[h]
-        for e in range(hand_edges.shape[0]):
-            pa, pb = start + hand_edges[e, 0], start + hand_edges[e, 1]
+    for h in range(_HAND_STARTS.shape[0]):
+        start = _HAND_STARTS[h]
+        for e in range(_HAND_EDGES.shape[0]):
+            pa, pb = start + _HAND_EDGES[e, 0], start + _HAND_EDGES[e, 1]
             if drawable[pa] and drawable[pb]:
                 _thick_line(canvas, ix[pa], iy[pa], ix[pb], iy[pb], _EDGE_THICKNESS,
                             hand_edge_colors[e], vx, vy)

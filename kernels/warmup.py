@@ -9,7 +9,7 @@ from . import layout as L
 from . import skeleton as sk
 from .interpolate import insert_clip, transition
 from .normalize import normalize_clip
-from .raster import draw_skeleton
+from .raster import colors, draw_skeleton
 
 
 def warm_up() -> float:
@@ -26,11 +26,8 @@ def warm_up() -> float:
     normalize_clip(read_only, style)
     inserted = insert_clip(normalize_clip(frames, style), 1)
     transition(inserted[-1], inserted[0], 2)
-    # The renderer: float32 frames onto a uint8 canvas (colour tables as the renderer builds them).
-    colors = np.zeros((len(sk.BODY_COLORS), 3), dtype=np.uint8)
-    edges = np.array(sk.HAND_EDGES, dtype=np.int64)
+    # The renderer: float32 frames onto a uint8 canvas.
     draw_skeleton(np.ascontiguousarray(frames[0, : L.FACE.stop]), np.zeros((16, 16, 3), dtype=np.uint8),
-                  np.asarray(sk.BODY_LIMBS, dtype=np.int64), colors, colors,
-                  np.array([L.LEFT_HAND.start, L.RIGHT_HAND.start], dtype=np.int64), edges,
-                  np.zeros((len(edges), 3), dtype=np.uint8), colors[0], colors[0])
+                  *colors(sk.BODY_LIMB_COLORS_DIMMED, sk.BODY_COLORS, sk.HAND_EDGE_COLORS, sk.HAND_JOINT_COLOR,
+                          sk.FACE_DOT_COLOR))
     return time.perf_counter() - start

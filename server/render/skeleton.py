@@ -53,12 +53,9 @@ class _Palette:
         self.hand_edges = tuple(order(c) for c in sk.HAND_EDGE_COLORS)
         self.hand_joint = order(sk.HAND_JOINT_COLOR)
         self.face_dot = order(sk.FACE_DOT_COLOR)
-        # The same colours as uint8 rows, as cv2 stores them, for the numba kernel.
-        u8 = lambda colors: np.array([raster.cv_color(c) for c in colors], dtype=np.uint8)  # noqa: E731
-        self.kernel_args = (
-            np.array(_LIMBS, dtype=np.int64), u8(self.limbs_dimmed), u8(self.body),
-            np.array(_HAND_STARTS, dtype=np.int64), np.array(_HAND_EDGES, dtype=np.int64),
-            u8(self.hand_edges), u8([self.hand_joint])[0], u8([self.face_dot])[0])
+        # The same colours as the numba kernel takes them.
+        self.kernel_args = raster.colors(self.limbs_dimmed, self.body, self.hand_edges, self.hand_joint,
+                                         self.face_dot)
 
 
 # "bgr" draws the same picture in OpenCV's channel order, so a frame bound for cv2's JPEG/PNG encoder
