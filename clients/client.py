@@ -8,12 +8,15 @@
         await call.done_sending()               # after the last sign; the stream then ends
 
 `synthesize_all` sends a whole sentence and collects everything; `stream_sentence` interleaves
-sending with reading the way a live client does.
+sending with reading the way a live client does. A gateway served with TLS and/or bearer tokens is
+reached with `SignStreamClient(target, security=ChannelSecurity(credentials, metadata))` (the CLI
+builds it from --tls-ca/--tls-cert/--tls-key/--auth-token-file in `signstream.cli.common`).
 """
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 
 import grpc
 import numpy as np
@@ -73,19 +76,30 @@ class StreamCall:
         return self._call.cancel()
 
 
+@dataclass(frozen=True)
+class ChannelSecurity:
+    """How to reach the gateway: TLS channel credentials (None: plaintext) and metadata sent with every
+    call (the bearer token, hence kept out of the repr)."""
+    credentials: grpc.ChannelCredentials | None = None
+    metadata: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+
 class SignStreamClient:
-    def __init__(self, target: str, *, credentials: grpc.ChannelCredentials | None = None):
+    """The gateway's calls; each carries `security.metadata` (calls made on `stub` directly must pass it)."""
+
+    def __init__(self, target: str, *, security: ChannelSecurity = ChannelSecurity()):
         options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
-        self.channel = (grpc.aio.secure_channel(target, credentials, options) if credentials
+        self.channel = (grpc.aio.secure_channel(target, security.credentials, options) if security.credentials
                         else grpc.aio.insecure_channel(target, options))
         self.stub = pb_grpc.SignStreamStub(self.channel)
+        self.metadata = security.metadata
 
     def synthesize(self, config: pb.SessionConfig) -> StreamCall:
-        return StreamCall(self.stub.Synthesize(), pb.SynthesizeRequest, config, "sign_id")
+        return StreamCall(self.stub.Synthesize(metadata=self.metadata), pb.SynthesizeRequest, config, "sign_id")
 
     def retarget(self, config: pb.SessionConfig) -> StreamCall:
-        return StreamCall(self.stub.Retarget(), pb.RetargetRequest, config, "image")
+        return StreamCall(self.stub.Retarget(metadata=self.metadata), pb.RetargetRequest, config, "image")
 
     async def synthesize_all(self, config: pb.SessionConfig, sign_ids: Iterable[str]) -> list[pb.SynthesizeResponse]:
         """Send every sign ID at once, then read the whole stream."""
@@ -126,14 +140,14 @@ class SignStreamClient:
                     await call.done_sending()
 
     async def list_signs(self, prefix: str = "", limit: int = 0) -> list[str]:
-        response = await self.stub.ListSigns(pb.ListSignsRequest(prefix=prefix, limit=limit))
+        response = await self.stub.ListSigns(pb.ListSignsRequest(prefix=prefix, limit=limit), metadata=self.metadata)
         return list(response.sign_ids)
 
     async def extract(self, image: bytes) -> pb.Keypoints:
-        return await self.stub.ExtractKeypoints(pb.ExtractRequest(image=image))
+        return await self.stub.ExtractKeypoints(pb.ExtractRequest(image=image), metadata=self.metadata)
 
     async def health(self, service: str = "") -> str:
-        """SERVING, NOT_SERVING, ... of the gateway (grpc.health.v1)."""
+        """SERVING, NOT_SERVING, ... of the gateway (grpc.health.v1, which needs no token)."""
         response = await health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest(service=service))
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 
-from signstream.clients.client import SignStreamClient
+from signstream.clients.client import ChannelSecurity, SignStreamClient
 from signstream.errors import InvalidArgument, InvalidSignId, SignStreamError, StoreUnavailable, UnknownSign
 from signstream.gateway.convert import keypoints_from_proto
 from signstream.lexicon import canonical_sign_id
@@ -50,11 +50,13 @@ def sentence_from_responses(responses: list[pb.SynthesizeResponse]) -> tuple[Sen
 
 
 async def generate_remote(server: str, config: pb.SessionConfig, sign_ids: list[str], out_dir: str | Path,
-                          progress: bool = False) -> tuple[dict[str, Path], SentenceFrames, float, dict[str, float]]:
-    """Stream the sentence (keypoints only), then write the results; (paths, frames, fps, seconds)."""
+                          progress: bool = False, security: ChannelSecurity = ChannelSecurity(),
+                          ) -> tuple[dict[str, Path], SentenceFrames, float, dict[str, float]]:
+    """Stream the sentence (keypoints only), then write the results; (paths, frames, fps, seconds).
+    `security`: TLS and bearer token for a gateway that requires them."""
     config.encoding = pb.NONE
     t0 = time.perf_counter()
-    async with SignStreamClient(server) as client:
+    async with SignStreamClient(server, security=security) as client:
         try:
             responses = await client.synthesize_all(config, sign_ids)
         except grpc.aio.AioRpcError as exc:

@@ -97,3 +97,28 @@ class GpuUnavailable(SignStreamError):
 
     code = "GPU_UNAVAILABLE"
     status = "FAILED_PRECONDITION"
+
+
+class Overloaded(SignStreamError):
+    """The server already runs as many streams as it may; the client should retry later."""
+
+    code = "OVERLOADED"
+    status = "RESOURCE_EXHAUSTED"
+
+    def __init__(self, message: str, *, retry_after_s: float):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class LimitExceeded(SignStreamError):
+    """A stream went past one of its per-stream limits (e.g. signs per stream)."""
+
+    code = "LIMIT_EXCEEDED"
+    status = "RESOURCE_EXHAUSTED"
+
+
+class StreamTimeout(SignStreamError):
+    """A stream was idle, ran too long, or its client stopped reading for too long."""
+
+    code = "STREAM_TIMEOUT"
+    status = "DEADLINE_EXCEEDED"

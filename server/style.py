@@ -75,6 +75,20 @@ def params_from_frame(frame: np.ndarray) -> tuple[StyleParams, tuple[str, ...]]:
     return replace(DEFAULT_STYLE, **values), defaulted
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"IEND\xaeB`\x82"            # the IEND chunk's type and CRC close every PNG
+
+
+def _truncated(data: bytes) -> bool:
+    """A JPEG without its end-of-image marker or a PNG without its IEND chunk. cv2 decodes such a
+    file anyway, greying out what is missing, which would give a wrong style or a wrong frame."""
+    if data.startswith(b"\xff\xd8"):          # the last scan must be followed by end-of-image
+        return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+    if data.startswith(_PNG_SIGNATURE):
+        return _PNG_END not in data
+    return False
+
+
 def decode_style_image(data: bytes, name: str = "style image") -> np.ndarray:
     """Encoded JPEG/PNG bytes -> RGB uint8 (H, W, 3); refuses oversized images before decoding."""
     if not data:
@@ -83,8 +97,14 @@ def decode_style_image(data: bytes, name: str = "style image") -> np.ndarray:
         # Pillow reads the header only, so a declared 30000x30000 image costs nothing here.
         with Image.open(io.BytesIO(data)) as header:
             w, h = header.size
+    except Image.DecompressionBombError as exc:          # Pillow's own limit, far above ours
+        raise StyleImageError(f"{name} declares too many pixels ({exc}); the limit is {MAX_STYLE_SIDE} px a side "
+                              f"and {MAX_STYLE_PIXELS:,} pixels: resize it", field="style_image") from exc
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad headers
         raise StyleImageError(f"{name} is not a readable image ({exc}): give a JPEG or PNG", field="style_image") from exc
+    if _truncated(data):
+        raise StyleImageError(f"{name} is truncated (its end-of-image marker is missing): send the whole file",
+                              field="style_image")
     if w * h > MAX_STYLE_PIXELS or max(w, h) > MAX_STYLE_SIDE:
         raise StyleImageError(
             f"{name} is {w}x{h}; the limit is {MAX_STYLE_SIDE} px a side and {MAX_STYLE_PIXELS:,} pixels: resize it",

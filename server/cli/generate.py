@@ -9,7 +9,7 @@ from signstream.generate import GenerateRequest, generate
 from signstream.lexicon import open_lexicon
 from signstream.pipeline import NORMALIZERS, SynthesisOptions
 
-from .common import add_lexicon_flags, settings_from_args
+from .common import add_gateway_client_flags, add_lexicon_flags, channel_security_from_args, settings_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="extract the style image through this Triton (default: MediaPipe in this process)")
     p.add_argument("--server", default=None, metavar="HOST:PORT",
                    help="generate through a running gateway (signstream serve) instead of in-process")
+    add_gateway_client_flags(p)     # with --server
     add_lexicon_flags(p)
     p.set_defaults(run=run)
 
@@ -44,7 +45,7 @@ def run_remote(args: argparse.Namespace) -> int:
 
     paths, sentence, fps, seconds = asyncio.run(generate_remote(
         args.server, session_config(args), list(args.sign_ids), args.out,
-        progress=not args.no_progress and sys.stderr.isatty()))
+        progress=not args.no_progress and sys.stderr.isatty(), security=channel_security_from_args(args)))
     print(f"{len(sentence.frames)} frames at {fps:g} fps from {args.server}")
     print(timing_line(seconds, len(sentence.frames)))
     for path in paths.values():

@@ -20,7 +20,10 @@ import signal
 from signstream.extract.remote import TritonExtractor
 from signstream.gateway.app import Gateway, GatewayOptions
 from signstream.gateway.metrics import MetricsServer
+from signstream.gateway.security import read_server_tls, read_token_file
+from signstream.errors import InvalidArgument
 from signstream.lexicon import open_lexicon
+from signstream.limits import SERVER_MAX_STREAMS, StreamLimits
 from signstream.triton.launcher import TritonServer, die_with_parent, free_port
 
 from .common import add_lexicon_flags, settings_from_args
@@ -52,9 +55,66 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="gateway processes sharing --port with SO_REUSEPORT (0 = one per core, the default; "
                         "see README Concurrency)")
     p.add_argument("--grace", type=float, default=10.0, help="seconds open streams get to finish on shutdown")
+    _add_limit_flags(p)
+    _add_security_flags(p)
     add_triton_flags(p)
     add_lexicon_flags(p)
     p.set_defaults(run=run)
+
+
+def _add_limit_flags(p: argparse.ArgumentParser) -> None:
+    """Stream limits (README "Limits"); 0 turns one off."""
+    d = StreamLimits()
+    p.add_argument("--max-streams", type=int, default=SERVER_MAX_STREAMS, metavar="N",
+                   help=f"open Synthesize/Retarget streams for the whole server, shared evenly by the gateway "
+                        f"processes; beyond it RESOURCE_EXHAUSTED with a retry hint (default {SERVER_MAX_STREAMS})")
+    p.add_argument("--max-signs", type=int, default=d.max_signs, metavar="N",
+                   help=f"sign IDs (or Retarget frames) per stream (default {d.max_signs:,})")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s, metavar="S",
+                   help=f"close a stream that sends no request for S seconds while nothing is left to send "
+                        f"(default {d.idle_timeout_s:g})")
+    p.add_argument("--send-timeout", type=float, default=d.send_timeout_s, metavar="S",
+                   help=f"drop a stream whose client does not read a frame for S seconds (default {d.send_timeout_s:g})")
+    p.add_argument("--max-stream-seconds", type=float, default=d.max_stream_s, metavar="S",
+                   help=f"end any stream after S seconds (default {d.max_stream_s:g})")
+
+
+def limits_from_args(args: argparse.Namespace) -> StreamLimits:
+    """The limits of one gateway process: --max-streams is split evenly (rounded up) over the processes."""
+    processes = max(1, args.processes)
+    limits = StreamLimits(max_streams=-(-args.max_streams // processes), max_signs=args.max_signs,
+                          idle_timeout_s=args.idle_timeout, send_timeout_s=args.send_timeout,
+                          max_stream_s=args.max_stream_seconds)
+    try:
+        return limits.validated()
+    except InvalidArgument as exc:
+        raise SystemExit(f"signstream serve: {exc.message}") from exc
+
+
+def _add_security_flags(p: argparse.ArgumentParser) -> None:
+    """Bearer-token auth and TLS / mutual TLS (README "Authentication and TLS"); none of them: plaintext, open."""
+    p.add_argument("--auth-token-file", default=None, metavar="FILE",
+                   help="every call but grpc.health.v1 needs `authorization: Bearer <token>` with a token from FILE "
+                        "(one per line, at least 16 characters; blank lines and # comments ignored)")
+    p.add_argument("--tls-cert", default=None, metavar="FILE",
+                   help="serve TLS with this certificate chain (PEM); needs --tls-key")
+    p.add_argument("--tls-key", default=None, metavar="FILE", help="the unencrypted private key (PEM) of --tls-cert")
+    p.add_argument("--tls-client-ca", default=None, metavar="FILE",
+                   help="mutual TLS: clients must present a certificate signed by this CA (PEM)")
+
+
+def _read_security_files(args: argparse.Namespace) -> argparse.Namespace:
+    """`args` plus `auth_tokens` and `tls` read from the security flags' files: once, before Triton or any
+    gateway process starts, so a bad file stops start-up at once (the spawned processes get the contents)."""
+    tokens = read_token_file(args.auth_token_file) if args.auth_token_file else ()
+    tls = read_server_tls(args.tls_cert, args.tls_key, args.tls_client_ca)
+    if tokens:
+        log.info("bearer-token auth on: %d token(s) from %s; grpc.health.v1 stays open", len(tokens),
+                 args.auth_token_file)
+        if tls is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("bearer tokens will cross the network unencrypted on %s: add --tls-cert and --tls-key",
+                        args.host)
+    return argparse.Namespace(**{**vars(args), "auth_tokens": tokens, "tls": tls})
 
 
 READY_TIMEOUT_S = 300
@@ -66,7 +126,9 @@ async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, worker
     lexicon = open_lexicon(settings_from_args(args))
     extractor = TritonExtractor(triton_url, wholebody={"auto": None, "on": True, "off": False}[args.wholebody])
     gateway = Gateway(lexicon, extractor, GatewayOptions(host=args.host, port=args.port, workers=args.workers,
-                                                         reuse_port=args.reuse_port or args.processes > 1))
+                                                         reuse_port=args.reuse_port or args.processes > 1,
+                                                         auth_tokens=args.auth_tokens, tls=args.tls,
+                                                         limits=limits_from_args(args)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -157,7 +219,9 @@ async def _serve_all(args: argparse.Namespace, triton_url: str) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.processes < 0:
         raise SystemExit("signstream serve: --processes must be 0 (one per core) or more")
+    args = _read_security_files(args)
     args = argparse.Namespace(**{**vars(args), "processes": args.processes or os.cpu_count() or 1})
+    limits_from_args(args)              # refuse bad limits before anything starts
     if args.processes > 1 and args.port == 0:
         args = argparse.Namespace(**{**vars(args), "port": free_port(args.host)})   # one port for all of them
     if args.triton_url:

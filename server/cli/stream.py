@@ -7,13 +7,17 @@ import asyncio
 import sys
 from pathlib import Path
 
+import grpc
 import numpy as np
 
 from signstream.clients.client import SignStreamClient, arrival_summary
+from signstream.clients.remote_generate import domain_error
 from signstream.clients.session_config import session_config
 from signstream.render import Mp4Writer
 from signstream.render.encode import decode_image
 from signstream.v1 import signstream_pb2 as pb
+
+from .common import add_gateway_client_flags, channel_security_from_args
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "RAW_RGB": "rgb", "H264": "h264"}
 
@@ -34,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames-dir", default=None, metavar="DIR", help="save every frame here (H264: one .h264 file)")
     p.add_argument("--mp4", default=None, metavar="FILE", help="write the frames as an MP4 (JPEG/PNG/RAW_RGB)")
     p.add_argument("--quiet", action="store_true", help="only the summary")
+    add_gateway_client_flags(p)
     p.set_defaults(run=run)
 
 
@@ -52,7 +57,7 @@ async def stream(args: argparse.Namespace) -> dict:
     writer = None
     times: list[float] = []
     notices = 0
-    async with SignStreamClient(args.server) as client:
+    async with SignStreamClient(args.server, security=channel_security_from_args(args)) as client:
         async for response, at in client.stream_sentence(config, args.sign_ids):
             if response.WhichOneof("kind") == "notice":
                 notices += 1
@@ -80,7 +85,10 @@ async def stream(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = asyncio.run(stream(args))
+    try:
+        summary = asyncio.run(stream(args))
+    except grpc.aio.AioRpcError as exc:          # e.g. UNAUTHENTICATED: printed with its advice, exit 3
+        raise domain_error(exc) from exc
     first = "n/a" if summary["first_frame_ms"] is None else f"{summary['first_frame_ms']:.1f} ms"
     print(f"{summary['frames']} frames, {summary['notices']} notices; time to first frame {first}; "
           f"{summary['frames_per_s']:.1f} frames/s; inter-frame gap p50 {summary['gap_p50_ms']:.1f} ms, "

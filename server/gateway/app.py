@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -19,9 +19,11 @@ from grpc_reflection.v1alpha import reflection
 from signstream.cpu_pool import PriorityPool
 from signstream.extract.base import FrameExtractor
 from signstream.gateway.metrics import GatewayMetrics, Registry
+from signstream.gateway.security import BearerTokenInterceptor, ServerTls
 from signstream.gateway.servicer import SignStreamService
 from signstream.kernels.warmup import warm_up
 from signstream.lexicon import Lexicon
+from signstream.limits import StreamLimits
 from signstream.v1 import signstream_pb2 as pb
 from signstream.v1 import signstream_pb2_grpc as pb_grpc
 
@@ -40,6 +42,9 @@ class GatewayOptions:
     reuse_port: bool = False             # SO_REUSEPORT: several gateway processes share one port
     max_receive_bytes: int = MAX_RECEIVE_BYTES
     max_send_bytes: int = MAX_SEND_BYTES
+    limits: StreamLimits = StreamLimits()   # streams per process, per-stream timeouts (README "Limits")
+    auth_tokens: tuple[str, ...] = field(default=(), repr=False)   # bearer tokens; () = no auth (security.py)
+    tls: ServerTls | None = None         # None: plaintext port
 
 
 class Gateway:
@@ -62,19 +67,23 @@ class Gateway:
 
     async def start(self) -> int:
         """Listen, then get ready (extractor reachable, kernels warm) and report SERVING; the port."""
-        self.server = grpc.aio.server(options=[
+        interceptors = [BearerTokenInterceptor(self.options.auth_tokens)] if self.options.auth_tokens else []
+        self.server = grpc.aio.server(interceptors=interceptors, options=[
             ("grpc.max_receive_message_length", self.options.max_receive_bytes),
             ("grpc.max_send_message_length", self.options.max_send_bytes),
             ("grpc.so_reuseport", int(self.options.reuse_port)),
         ])
         pb_grpc.add_SignStreamServicer_to_server(
-            SignStreamService(self.lexicon, self.extractor, self.executor, self.metrics), self.server)
+            SignStreamService(self.lexicon, self.extractor, self.executor, self.metrics, self.options.limits),
+            self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
             self.server)
         await self._set_health(False)
-        self.port = self.server.add_insecure_port(f"{self.options.host}:{self.options.port}")
+        address = f"{self.options.host}:{self.options.port}"
+        self.port = (self.server.add_secure_port(address, self.options.tls.credentials()) if self.options.tls
+                     else self.server.add_insecure_port(address))
         await self.server.start()
         log.info("gateway listening on %s:%d (NOT_SERVING until ready)", self.options.host, self.port)
         await self.get_ready()

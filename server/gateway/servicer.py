@@ -10,17 +10,19 @@ the frames being rendered and any extraction in flight.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 
-from signstream.errors import InvalidArgument, SignStreamError
+from signstream.errors import InvalidArgument, LimitExceeded, SignStreamError
 from signstream.extract.base import FrameExtractor
 from signstream.gateway import convert
 from signstream.gateway.metrics import GatewayMetrics
-from signstream.gateway.status import abort
+from signstream.gateway.status import abort, drain, end_after_pending_write
 from signstream.lexicon import Lexicon
+from signstream.limits import Admission, StreamLimits, StreamWatch
 from signstream.pipeline import SynthesisOptions
 from signstream.session import FrameOut, Output, Pacer, SessionSpec, open_retarget, open_synthesis
 from signstream.style import decode_style_image
@@ -56,12 +58,42 @@ def output_to_proto(out: Output) -> pb.SynthesizeResponse:
     return convert.notice_to_proto(out.code, out.sign_id, out.message)
 
 
+class _OpenStream:
+    """What an admitted stream holds, released exactly once: its admission slot, its guard and reader
+    tasks, its session and its place in the open-streams gauge."""
+
+    def __init__(self, admission: Admission, metrics: GatewayMetrics, rpc: str, watch: StreamWatch):
+        admission.admit()                       # Overloaded beyond max_streams
+        self._admission, self._metrics, self._rpc = admission, metrics, rpc
+        metrics.stream_opened(rpc)
+        self.watch = watch
+        self.guard: asyncio.Task | None = None
+        self.reader: asyncio.Task | None = None
+        self.session = None
+        self.released = False
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        for task in (self.guard, self.reader):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        if self.session is not None:
+            self.session.close()
+        self._admission.leave()
+        self._metrics.stream_closed(self._rpc)
+
+
 class SignStreamService(pb_grpc.SignStreamServicer):
-    def __init__(self, lexicon: Lexicon, extractor: FrameExtractor, executor: Executor, metrics: GatewayMetrics):
+    def __init__(self, lexicon: Lexicon, extractor: FrameExtractor, executor: Executor, metrics: GatewayMetrics,
+                 limits: StreamLimits = StreamLimits()):
         self.lexicon = lexicon
         self.extractor = extractor
         self.executor = executor
         self.metrics = metrics
+        self.limits = limits.validated()
+        self.admission = Admission(self.limits)
 
     # -- streams --------------------------------------------------------------------------------
     async def _first_config(self, requests: AsyncIterator, rpc: str) -> pb.SessionConfig:
@@ -84,42 +116,85 @@ class SignStreamService(pb_grpc.SignStreamServicer):
         finally:
             await queue.put(_END)
 
+    async def _guard(self, context, stream: "_OpenStream", handler: asyncio.Task) -> None:
+        """End the stream once it outstays a limit: idle, too long, or its client stopped reading.
+
+        Wakes at the next deadline (and at least every quarter of the shortest timeout, so a state
+        entered meanwhile is not checked late). A handler waiting for requests or frames gets the
+        status at once and is cancelled. One suspended in a write the client does not take cannot be
+        reached (the write is grpc's): its resources are released here, and its status follows the
+        frame grpc holds (one frame of memory) whenever the client reads or goes away."""
+        watch = stream.watch
+        step = min((t for t in (self.limits.idle_timeout_s, self.limits.send_timeout_s) if t), default=60.0) / 4
+        while (error := watch.overdue()) is None:
+            at = watch.next_check()
+            await asyncio.sleep(max(0.0, step if at is None else min(step, at - time.monotonic())))
+        self.metrics.error(error.code)
+        if watch.state == "sending":
+            end_after_pending_write(context, error)
+            stream.release()
+        else:
+            await abort(context, error, raise_=False)
+            handler.cancel()
+
     async def _stream(self, rpc: str, field: str, request_iterator, context, opener) -> AsyncIterator:
         requests = aiter(request_iterator)
-        self.metrics.stream_opened(rpc)
-        session = reader = None
+        stream = None
         try:
-            spec = spec_from_config(await self._first_config(requests, rpc))
-            session = await opener(spec)
+            stream = _OpenStream(self.admission, self.metrics, rpc, StreamWatch(self.limits))
+            stream.guard = asyncio.create_task(self._guard(context, stream, asyncio.current_task()),
+                                               name=f"{rpc}-guard")
+            config = await self._first_config(requests, rpc)
+            stream.watch.working()
+            spec = spec_from_config(config)
+            stream.session = await opener(spec)
             queue: asyncio.Queue = asyncio.Queue(REQUEST_QUEUE)
-            reader = asyncio.create_task(self._read_rest(requests, field, queue), name=f"{rpc}-reader")
-            pacer = None            # REALTIME: made at the first frame, when the lexicon's fps is known
-            while (item := await queue.get()) is not _END:
-                if isinstance(item, SignStreamError):
-                    raise item
-                value, received = item
-                first = True
-                async for out in session.add(value):
-                    if isinstance(out, FrameOut):
-                        if spec.pacing == "realtime":
-                            pacer = pacer or Pacer(session.fps)
-                            self.metrics.lateness(await pacer.wait())
-                        if first:
-                            self.metrics.first_frame(time.monotonic() - received)
-                            first = False
-                        self.metrics.frame_sent(rpc, out.encoding)
-                    else:
-                        self.metrics.notice(out.code)
-                    yield output_to_proto(out)
+            stream.reader = asyncio.create_task(self._read_rest(requests, field, queue), name=f"{rpc}-reader")
+            async with contextlib.aclosing(self._respond(rpc, spec, stream.session, queue, stream.watch)) as responses:
+                async for response in responses:
+                    stream.watch.sending()
+                    yield response
+                    if stream.released:          # dropped by the guard while this write was pending
+                        return
+                    stream.watch.working()
         except SignStreamError as exc:
             self.metrics.error(exc.code)
+            if stream is not None:
+                stream.release()                 # stops the reader: drain reads the requests now
+            if exc.status == "INVALID_ARGUMENT" or isinstance(exc, LimitExceeded):
+                await drain(requests)            # the client may still be writing: see status.drain
             await abort(context, exc)
         finally:
-            if reader is not None:
-                reader.cancel()
-            if session is not None:
-                session.close()
-            self.metrics.stream_closed(rpc)
+            if stream is not None:
+                stream.release()
+
+    async def _respond(self, rpc: str, spec: SessionSpec, session, queue: asyncio.Queue,
+                       watch: StreamWatch) -> AsyncIterator[pb.SynthesizeResponse]:
+        """The stream's responses, item by item from the queue the reader fills."""
+        pacer = None            # REALTIME: made at the first frame, when the lexicon's fps is known
+        what = "sign IDs" if rpc == "Synthesize" else "frames"
+        while True:
+            watch.waiting()
+            if (item := await queue.get()) is _END:
+                return
+            watch.working()
+            if isinstance(item, SignStreamError):
+                raise item
+            watch.count_item(what)
+            value, received = item
+            first = True
+            async for out in session.add(value):
+                if isinstance(out, FrameOut):
+                    if spec.pacing == "realtime":
+                        pacer = pacer or Pacer(session.fps)
+                        self.metrics.lateness(await pacer.wait())
+                    if first:
+                        self.metrics.first_frame(time.monotonic() - received)
+                        first = False
+                    self.metrics.frame_sent(rpc, out.encoding)
+                else:
+                    self.metrics.notice(out.code)
+                yield output_to_proto(out)
 
     # grpc.aio streams a handler's output only when the handler itself is an async generator.
     async def Synthesize(self, request_iterator, context):

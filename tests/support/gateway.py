@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import grpc
+
 from signstream.gateway.app import Gateway, GatewayOptions
 
 
@@ -44,3 +46,14 @@ class GatewayThread:
             if line.startswith(series + " "):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
+
+
+async def read_all(call) -> tuple[list, grpc.aio.AioRpcError | None]:
+    """Every response of a grpc.aio call, and the error it ended with (None when it ended OK)."""
+    got = []
+    try:
+        async for response in call:
+            got.append(response)
+    except grpc.aio.AioRpcError as error:
+        return got, error
+    return got, None
