@@ -25,6 +25,7 @@ from signstream.errors import InvalidArgument
 from signstream.lexicon import open_lexicon
 from signstream.limits import SERVER_MAX_STREAMS, StreamLimits
 from signstream.triton.launcher import TritonServer, die_with_parent, free_port
+from signstream.triton.supervisor import supervise
 
 from .common import add_lexicon_flags, settings_from_args
 from .triton import add_triton_flags, options_from_args
@@ -120,9 +121,11 @@ def _read_security_files(args: argparse.Namespace) -> argparse.Namespace:
 READY_TIMEOUT_S = 300
 
 
-async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, workers=None) -> None:
+async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, workers=None,
+                triton: TritonServer | None = None) -> None:
     """One gateway until SIGINT/SIGTERM. `on_ready(port)` runs once it is SERVING (default: print the
-    ready line); `workers` (the other gateway processes) are stopped together with this one."""
+    ready line); `workers` (the other gateway processes) are stopped together with this one; `triton`
+    (the one `serve` started) is restarted whenever it dies."""
     lexicon = open_lexicon(settings_from_args(args))
     extractor = TritonExtractor(triton_url, wholebody={"auto": None, "on": True, "off": False}[args.wholebody])
     gateway = Gateway(lexicon, extractor, GatewayOptions(host=args.host, port=args.port, workers=args.workers,
@@ -138,8 +141,11 @@ async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, worker
         if args.metrics_port >= 0:
             metrics = stack.enter_context(MetricsServer(gateway.registry, args.host, args.metrics_port))
             metrics_url = f"http://{args.host}:{metrics.port}/metrics"
+        supervisor = None
         try:
             port = await gateway.start()
+            if triton is not None:
+                supervisor = asyncio.create_task(supervise(triton), name="triton-supervisor")
             if workers is not None:
                 await asyncio.to_thread(workers.wait_ready, READY_TIMEOUT_S)
             if on_ready is not None:
@@ -147,10 +153,13 @@ async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, worker
             else:
                 processes = f" ({args.processes} gateway processes)" if args.processes > 1 else ""
                 print(f"SignStream serving on {args.host}:{port}{processes} (health SERVING); lexicon "
-                      f"{lexicon.location}; Triton {triton_url}; metrics {metrics_url}. Ctrl-C stops it.", flush=True)
+                      f"{lexicon.location}; Triton {triton_url}{f' (pid {triton.pid})' if triton else ''}; "
+                      f"metrics {metrics_url}. Ctrl-C stops it.", flush=True)
             await stop.wait()
             print(f"draining: NOT_SERVING, open streams get {args.grace:g} s ...", flush=True)
         finally:
+            if supervisor is not None:
+                supervisor.cancel()
             if workers is not None:
                 workers.terminate()          # they drain alongside this one; _serve_all joins them
             await gateway.stop(args.grace)
@@ -204,13 +213,13 @@ class GatewayWorkers:
                 process.join()
 
 
-async def _serve_all(args: argparse.Namespace, triton_url: str) -> None:
+async def _serve_all(args: argparse.Namespace, triton_url: str, triton: TritonServer | None = None) -> None:
     if args.processes <= 1:
-        await serve(args, triton_url)
+        await serve(args, triton_url, triton=triton)
         return
     workers = GatewayWorkers(args, triton_url)
     try:
-        await serve(args, triton_url, workers=workers)
+        await serve(args, triton_url, workers=workers, triton=triton)
     finally:
         workers.terminate()
         await asyncio.to_thread(workers.join, args.grace + 10)
@@ -231,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
     # While Triton starts, SIGTERM interrupts the start like Ctrl-C; the launcher stops what it began.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with TritonServer(options_from_args(args, grpc_port=0, http_port=0, metrics_port=0)) as triton:
-        asyncio.run(_serve_all(args, triton.grpc_url))
+        asyncio.run(_serve_all(args, triton.grpc_url, triton))
         print("gateway stopped; stopping Triton ...", flush=True)
     print("Triton stopped", flush=True)
     return 0

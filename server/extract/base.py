@@ -31,6 +31,10 @@ class FrameExtractor(Protocol):
         """rgb (H, W, 3) uint8 -> packed frame (K, 3) float32 (kernels/layout.py)."""
         ...
 
+    async def ready(self) -> bool:
+        """Whether extraction can be served right now (gateway health polls it; never raises)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -49,6 +53,9 @@ class LocalExtractor:
     async def extract(self, rgb: np.ndarray) -> np.ndarray:
         arrays = await asyncio.to_thread(self._holistic, rgb)
         return arrays.to_frame()
+
+    async def ready(self) -> bool:
+        return True
 
     async def close(self) -> None:
         self._holistic.close()

@@ -27,6 +27,9 @@ WHOLEBODY_MODEL = "wholebody"
 WHOLEBODY_VERSION = "wholebody/1"          # + the weight digests the launcher gives each model
 WHOLEBODY_NETWORKS = ("yolox", "dwpose")
 HOLISTIC_OUTPUTS = ("POSE", "FACE", "LEFT_HAND", "RIGHT_HAND")
+# Reconnect quickly to a Triton that restarts on the same port (gRPC's default backoff grows to 120 s).
+CHANNEL_ARGS = [("grpc.initial_reconnect_backoff_ms", 250), ("grpc.max_reconnect_backoff_ms", 2000)]
+READY_TIMEOUT_S = 2.0
 WHOLEBODY_OUTPUTS = ("KEYPOINTS", "SCORES")
 
 
@@ -66,7 +69,7 @@ class TritonExtractor:
     async def start(self) -> "TritonExtractor":
         if self._client is not None:
             return self
-        self._client = triton_aio.InferenceServerClient(self.url)
+        self._client = triton_aio.InferenceServerClient(self.url, channel_args=CHANNEL_ARGS)
         try:
             if not await self._model_ready(HOLISTIC_MODEL):
                 raise TritonUnavailable(f"Triton at {self.url} does not serve `{HOLISTIC_MODEL}` (not ready); "
@@ -84,6 +87,15 @@ class TritonExtractor:
         log.info("extraction through Triton at %s: body/hands/face from %s", self.url,
                  WHOLEBODY_MODEL if wholebody_ready else f"{HOLISTIC_MODEL} (wholebody not loaded)")
         return self
+
+    async def ready(self) -> bool:
+        """Whether Triton answers and `holistic` is ready now (for health; never raises)."""
+        if self._client is None:
+            return False
+        try:
+            return bool(await self._client.is_model_ready(HOLISTIC_MODEL, client_timeout=READY_TIMEOUT_S))
+        except Exception:  # noqa: BLE001 - any failure to answer means not ready
+            return False
 
     async def _model_ready(self, model: str) -> bool:
         try:

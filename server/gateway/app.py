@@ -45,6 +45,7 @@ class GatewayOptions:
     limits: StreamLimits = StreamLimits()   # streams per process, per-stream timeouts (README "Limits")
     auth_tokens: tuple[str, ...] = field(default=(), repr=False)   # bearer tokens; () = no auth (security.py)
     tls: ServerTls | None = None         # None: plaintext port
+    health_interval_s: float = 1.0       # how often health asks the extractor (Triton) whether it is ready
 
 
 class Gateway:
@@ -59,11 +60,25 @@ class Gateway:
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None
+        self.serving = False
+        self._watch: asyncio.Task | None = None
 
     async def _set_health(self, serving: bool) -> None:
+        self.serving = serving
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         for service in ("", SERVICE_NAME):
             await self.health.set(service, status)
+
+    async def _watch_extractor(self) -> None:
+        """Health follows the extractor: NOT_SERVING while Triton is down (calls that need it fail
+        with UNAVAILABLE meanwhile; streams that do not need it go on), SERVING once it is back."""
+        while True:
+            await asyncio.sleep(self.options.health_interval_s)
+            ready = await self.extractor.ready()
+            if ready != self.serving:
+                log.log(logging.INFO if ready else logging.ERROR, "extraction %s: health %s",
+                        "is back" if ready else "is not ready (Triton down?)", "SERVING" if ready else "NOT_SERVING")
+                await self._set_health(ready)
 
     async def start(self) -> int:
         """Listen, then get ready (extractor reachable, kernels warm) and report SERVING; the port."""
@@ -95,10 +110,14 @@ class Gateway:
         seconds = await asyncio.get_running_loop().run_in_executor(self.executor, warm_up)
         log.info("kernels warm in %.0f ms", 1000 * seconds)
         await self._set_health(True)
+        self._watch = asyncio.create_task(self._watch_extractor(), name="health-watch")
         log.info("gateway SERVING on %s:%d", self.options.host, self.port)
 
     async def stop(self, grace: float = 10.0) -> None:
         """NOT_SERVING, then let open calls finish for up to `grace` seconds, then stop."""
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         await self._set_health(False)
         if self.server is not None:
             await self.server.stop(grace)

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 
-from signstream.errors import InvalidArgument, LimitExceeded, SignStreamError
+from signstream.errors import InvalidArgument, SignStreamError
 from signstream.extract.base import FrameExtractor
 from signstream.gateway import convert
 from signstream.gateway.metrics import GatewayMetrics
@@ -161,8 +161,7 @@ class SignStreamService(pb_grpc.SignStreamServicer):
             self.metrics.error(exc.code)
             if stream is not None:
                 stream.release()                 # stops the reader: drain reads the requests now
-            if exc.status == "INVALID_ARGUMENT" or isinstance(exc, LimitExceeded):
-                await drain(requests)            # the client may still be writing: see status.drain
+            await drain(requests)                # the client may still be writing: see status.drain
             await abort(context, exc)
         finally:
             if stream is not None:

@@ -319,6 +319,20 @@ class TritonServer:
         process.wait()
         self._join_pump()
 
+    def restart(self) -> None:
+        """Start Triton again after its process died: same ports (clients keep their URL), same
+        runtime repository; returns once it is ready, or raises TritonUnavailable."""
+        if self._workdir is None or self.report is None:
+            raise TritonUnavailable("Triton was never started here; use start()")
+        self._terminate()                   # reaps the dead process and kills what is left of its group
+        self._launch(pytriton_root(), Path(self._workdir.name) / "backends")
+        try:
+            self.wait_ready()
+        except TritonUnavailable:
+            self._terminate()
+            raise
+        log.info("Triton restarted: gRPC %s; models ready: %s", self.grpc_url, ", ".join(self.ready_models()) or "none")
+
     def stop(self) -> None:
         self._terminate()
         if self._workdir is not None:
