@@ -22,10 +22,14 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from signstream.errors import InvalidArgument
 from signstream.v1 import signstream_pb2 as pb
 from signstream.v1 import signstream_pb2_grpc as pb_grpc
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024      # a response: one frame (RAW_RGB 4096² is 48 MiB)
+# A request: the gateway's receive limit. A larger style image or video frame is refused here, with
+# RESOURCE_EXHAUSTED, instead of being sent to be refused (README "Limits").
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 def arrival_summary(arrivals: list[float]) -> dict:
@@ -50,15 +54,24 @@ class StreamCall:
         self._config_sent = False
         self._config = config
 
+    async def _write(self, request, what: str) -> None:
+        """Write one request; one over the gateway's limit raises InvalidArgument and is not sent (a
+        write that gRPC refuses surfaces as INTERNAL in grpc.aio, grpc/grpc#36066)."""
+        size = request.ByteSize()
+        if size > MAX_REQUEST_BYTES:
+            raise InvalidArgument(f"{what} is {size / 2**20:.1f} MiB; the gateway takes at most "
+                                  f"{MAX_REQUEST_BYTES >> 20} MiB per message: send a smaller image", field=what)
+        await self._call.write(request)
+
     async def _ensure_config(self) -> None:
         if not self._config_sent:
             self._config_sent = True
-            await self._call.write(self._request_type(config=self._config))
+            await self._write(self._request_type(config=self._config), "config")
 
     async def send(self, item) -> None:
         """Send one sign ID (Synthesize) or one encoded image (Retarget)."""
         await self._ensure_config()
-        await self._call.write(self._request_type(**{self._field: item}))
+        await self._write(self._request_type(**{self._field: item}), self._field)
 
     async def done_sending(self) -> None:
         await self._ensure_config()
@@ -89,7 +102,7 @@ class SignStreamClient:
 
     def __init__(self, target: str, *, security: ChannelSecurity = ChannelSecurity()):
         options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+                   ("grpc.max_send_message_length", MAX_REQUEST_BYTES)]
         self.channel = (grpc.aio.secure_channel(target, security.credentials, options) if security.credentials
                         else grpc.aio.insecure_channel(target, options))
         self.stub = pb_grpc.SignStreamStub(self.channel)

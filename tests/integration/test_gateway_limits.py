@@ -10,6 +10,7 @@ import pytest
 
 from signstream.clients.client import SignStreamClient
 from signstream.config import Settings
+from signstream.errors import InvalidArgument
 from signstream.extract.base import LocalExtractor
 from signstream.lexicon import open_lexicon
 from signstream.lexicon.demo import demo_signs
@@ -173,3 +174,16 @@ def test_a_client_that_stops_reading_costs_bounded_work_and_is_dropped(limited):
     assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED and "did not read a frame for 0.5 s" in error.details()
     assert [r.frame.index for r in rest] == list(range(1, 1 + len(rest)))
     assert len(_indexes(bystander)) == output_length([LENGTHS["hello"], LENGTHS["name"]], N, 0)
+
+
+@limits()
+def test_the_client_refuses_a_request_over_the_gateways_limit_before_sending_it(limited):
+    async def main():
+        async with SignStreamClient(limited.target) as client:
+            call = client.synthesize(pb.SessionConfig(style_image=b"\xff" * (20 << 20)))
+            with pytest.raises(InvalidArgument, match="config is 20.0 MiB; the gateway takes at most 16 MiB"):
+                await call.send("¶hello")
+            call.cancel()
+
+    asyncio.run(main())
+    assert limited.metric("signstream_streams_total", rpc="Synthesize") == 0          # it never reached the server
