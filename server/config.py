@@ -18,9 +18,19 @@ class S3Settings:
     endpoint_url: str | None = None       # e.g. a MinIO or moto server; None = AWS
     region: str | None = None
     credentials_file: str | None = None   # the seed's credentials.txt (`aws_access_key_id=...` lines)
+    # Each request: botocore's "standard" retries (HTTP 500/502/503/504, SlowDown and other throttling
+    # codes, connection errors, connect and read timeouts) up to `max_attempts` attempts in all, with
+    # backoff random(0, 1) * min(2 ** (attempt - 1), 20) s between them; S3Store retries a GET whose
+    # body breaks off the same way. A dead endpoint thus holds one read for at most
+    # max_attempts * (connect or read timeout) + 1 + 2 + 4 s: with these defaults 27 s (blackholed),
+    # 127 s (accepts but never answers), 7 s (connections refused; 2.7-4.8 s measured).
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
-    max_attempts: int = 4                 # botocore "standard" retries with backoff
+    max_attempts: int = 4
+    # After a lexicon read fails even with retries, lookups that need S3 (uncached signs, an unloaded
+    # sign table) fail at once with STORE_UNAVAILABLE for this long, so a dead S3 costs a stream one
+    # timeout, not one per sign; cached signs never wait. 0 = always try.
+    retry_after_s: float = 10.0
 
 
 @dataclass(frozen=True)

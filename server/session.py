@@ -25,7 +25,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from signstream.errors import CorruptClip, InvalidArgument, InvalidSignId, StoreUnavailable, UnknownSign
+from signstream.errors import (CorruptClip, InvalidArgument, InvalidSignId, LexiconNotFound, StoreUnavailable,
+                               UnknownSign)
 from signstream.extract.base import FrameExtractor
 from signstream.kernels.normalize import normalize_clip
 from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
@@ -263,8 +264,11 @@ class SynthesisSession(_Session):
             yield NoticeOut(exc.code, str(raw_sign_id)[:MAX_SIGN_ID_ECHO], exc.message)
             return
         try:
-            clip = await _timed(self.observe, "lookup", asyncio.to_thread(self.lexicon.get_clip, sign_id))
-        except (UnknownSign, CorruptClip, StoreUnavailable) as exc:
+            # A cached clip is taken on the loop: it never waits behind store reads that other streams
+            # have blocked in threads (a dead S3 holds each for its whole retry budget).
+            clip = self.lexicon.cached_clip(sign_id) or await _timed(
+                self.observe, "lookup", asyncio.to_thread(self.lexicon.get_clip, sign_id))
+        except (UnknownSign, CorruptClip, StoreUnavailable, LexiconNotFound) as exc:
             yield NoticeOut(exc.code, display_sign_id(sign_id), f"{exc.message}; skipped")
             return
         if self.fps is None:

@@ -3,20 +3,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from signstream.triton.launcher import TritonOptions, TritonServer, free_port
+from signstream.triton.launcher import TritonOptions, TritonServer
+from tests.support.s3_faults import MotoServer
 
 SHIPPED_MODEL_REPOSITORY = Path(__file__).resolve().parents[1] / "model_repository"
-
-MOTO_START_TIMEOUT_S = 30.0
 
 # Fake credentials for the moto server; the real ones of whoever runs the tests must never be used.
 _FAKE_AWS_ENV = {
@@ -27,16 +21,6 @@ _FAKE_AWS_ENV = {
     "AWS_SECURITY_TOKEN": None,
     "AWS_PROFILE": None,
 }
-
-
-def _answers_http(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1.0):
-            return True
-    except urllib.error.HTTPError:
-        return True                      # any HTTP status means the server is up
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -51,34 +35,15 @@ def moto_s3(tmp_path_factory) -> str:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    process = None
+    moto = MotoServer(tmp_path_factory.mktemp("moto") / "moto_server.log")
     try:
-        with open(log_path, "wb") as log_file:   # a file, not a pipe: a full pipe would block moto
-            process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + MOTO_START_TIMEOUT_S
-        while not _answers_http(endpoint):
-            if process.poll() is not None:
-                pytest.fail(f"moto_server exited with code {process.returncode}; log:\n"
-                            f"{log_path.read_text(errors='replace')[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"moto_server did not answer on {endpoint} within {MOTO_START_TIMEOUT_S:.0f} s; "
-                            f"log:\n{log_path.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.05)             # poll interval, bounded by the deadline above
-        yield endpoint
+        try:
+            moto.start()
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        yield moto.endpoint
     finally:
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        moto.stop()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -36,7 +36,7 @@ from signstream.ingest.report import (
     IngestReport,
     SignFailure,
 )
-from signstream.ingest.state import BuildRecord, IngestState, SignSource
+from signstream.ingest.state import BuildRecord, IngestState, SignSource, remove_leftovers
 from signstream.ingest.table import ParsedTable, TableRow, group_by_video
 from signstream.ingest.video import FrameSpans, VideoReader
 from signstream.kernels import layout
@@ -303,6 +303,7 @@ async def ingest(
         report.table_problems.extend(table_rows.problems)
         report.warnings.extend(table_rows.warnings)
     groups = list(group_by_video(table_rows).items())
+    await _in_thread(remove_leftovers, lexicon)          # a killed run's half-written temp files
     state = await _in_thread(IngestState.load, lexicon)
     bar = tqdm(total=None, unit="frame", desc="ingest", dynamic_ncols=True,
                disable=not (progress and sys.stderr.isatty()))

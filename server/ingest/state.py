@@ -16,6 +16,9 @@ Writes happen in this order, each one atomic (Store.put): clips -> `signs.json`
 (LexiconWriter.commit) -> manifest. A kill between any two leaves a lexicon that readers can use
 (the table never names a missing clip) and, at worst, a sign that the next run rebuilds: the
 manifest never claims a sign that `signs.json` lacks, and the three-way check catches the rest.
+A kill inside a put leaves only a hidden temp file (never a partial file under a final name);
+the next run deletes those first (`remove_leftovers`). Clip keys hash the clip's content, so a
+rebuilt sign overwrites an orphan clip of the killed run with the same bytes.
 """
 from __future__ import annotations
 
@@ -109,6 +112,19 @@ def manifest_to_json_bytes(records: dict[str, BuildRecord]) -> bytes:
     document = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
                 "signs": {sign_id: records[sign_id].to_json() for sign_id in sorted(records)}}
     return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def remove_leftovers(lexicon: Store) -> list[str]:
+    """Delete what a killed run left half-written: the temp files of a LocalStore's unfinished puts
+    (S3 puts are all-or-nothing and leave none). Returns the keys removed. Ingest assumes it is its
+    lexicon's only writer (two writers at once would lose each other's signs.json entries anyway),
+    so no live put owns them. Blocks."""
+    remove = getattr(lexicon, "remove_partials", None)
+    removed = remove() if remove is not None else []
+    if removed:
+        log.warning("removed %d half-written file(s) a stopped run left in %s: %s", len(removed),
+                    lexicon.describe(), ", ".join(removed[:5]) + (" ..." if len(removed) > 5 else ""))
+    return removed
 
 
 class IngestState:

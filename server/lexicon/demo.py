@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from signstream.config import S3Settings
 from signstream.kernels import layout as L
 from signstream.kernels.skeleton import MP_FACE_TO_IBUG68, MP_POSE_TO_OPENPOSE
 
@@ -384,13 +385,12 @@ def demo_signs(seed: int = 0) -> list[DemoSign]:
     ]
 
 
-def write_demo_lexicon(location: str, seed: int = 0) -> int:
-    """Write the demo signs into the lexicon folder `location` (created if needed; other signs are
-    kept); returns how many were written."""
-    from signstream.config import S3Settings
+def write_demo_lexicon(location: str, seed: int = 0, s3: S3Settings | None = None) -> int:
+    """Write the demo signs into the lexicon at `location`, a folder (created if needed) or
+    s3://bucket/prefix reached with `s3`; other signs are kept. Returns how many were written."""
     from signstream.lexicon import LexiconWriter, open_store
 
-    writer = LexiconWriter(open_store(location, S3Settings()))
+    writer = LexiconWriter(open_store(location, s3 or S3Settings()))
     signs = demo_signs(seed=seed)
     for sign in signs:
         writer.add_sign(sign.sign_id, sign.frames, sign.fps, gloss=sign.gloss)

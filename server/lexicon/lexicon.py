@@ -13,13 +13,14 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from signstream.config import Settings
-from signstream.errors import CorruptClip, LexiconNotFound, UnknownSign
+from signstream.errors import CorruptClip, LexiconNotFound, StoreUnavailable, UnknownSign
 from signstream.lexicon.cache import LRUCache
 from signstream.lexicon.clip import decode_clip, encode_clip
 from signstream.lexicon.sign_id import SIGN_MARK, canonical_sign_id, display_sign_id
@@ -47,13 +48,26 @@ class SignClip:
 
 
 class Lexicon:
-    """Looks signs up in a Store. Thread-safe; the table is loaded once, on first use."""
+    """Looks signs up in a Store. Thread-safe; the table is loaded once, on first use.
 
-    def __init__(self, store: Store, cache_bytes: int):
+    Store outages: once loaded, the table and the cached clips need no store, so cached signs keep
+    streaming while it is down. A read that fails (StoreUnavailable, after the store's own retries)
+    is never cached: the next lookup tries again, except that for `retry_after_s` after a failure,
+    lookups that need the store fail at once with StoreUnavailable, so a dead store costs a stream
+    one timeout rather than one per sign (and threads queued on the table do not each wait it out).
+    """
+
+    def __init__(self, store: Store, cache_bytes: int, *, retry_after_s: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic):
+        if not retry_after_s >= 0:
+            raise ValueError(f"retry_after_s must be >= 0, got {retry_after_s}")
         self.store = store
+        self.retry_after_s = retry_after_s
+        self._clock = clock
         self._cache = LRUCache(cache_bytes)
         self._table: SignTable | None = None
         self._table_lock = threading.Lock()
+        self._outage: tuple[float, str] | None = None     # (when a store read last failed, its message)
 
     @property
     def location(self) -> str:
@@ -71,9 +85,31 @@ class Lexicon:
                 self._table = self._load_table()
             return self._table
 
+    def _read(self, key: str) -> bytes:
+        """store.get(key), keeping track of outages (see the class docstring). Raises what get raises,
+        or StoreUnavailable at once while a recent failure is fresh."""
+        outage = self._outage
+        if outage is not None and self.retry_after_s:
+            failed_at, message = outage
+            waited = self._clock() - failed_at
+            if waited < self.retry_after_s:
+                raise StoreUnavailable(
+                    f"the lexicon store failed {waited:.1f} s ago and is tried again in "
+                    f"{self.retry_after_s - waited:.1f} s (cached signs are still served); it said: {message}")
+        try:
+            data = self.store.get(key)
+        except StoreUnavailable as exc:
+            self._outage = (self._clock(), exc.message)
+            raise
+        except KeyError:
+            self._outage = None             # the store answered; the key is just not there
+            raise
+        self._outage = None
+        return data
+
     def _load_table(self) -> SignTable:
         try:
-            data = self.store.get(TABLE_KEY)
+            data = self._read(TABLE_KEY)
         except KeyError:
             raise LexiconNotFound(
                 f"the lexicon at {self.store.describe()} has no {TABLE_KEY}; build one with "
@@ -86,6 +122,9 @@ class Lexicon:
 
     def _entry(self, sign_id: str) -> SignEntry:
         entry = self.table.entries.get(sign_id)
+        if entry is None and sign_id in self.table.rejected_ids:
+            raise CorruptClip(f"{self.table.rejected_ids[sign_id]}; fix that row or re-run `signstream ingest`",
+                              sign_id=display_sign_id(sign_id))
         if entry is None:
             raise UnknownSign(
                 f"sign {display_sign_id(sign_id)} is not in the lexicon at {self.store.describe()}; "
@@ -93,6 +132,16 @@ class Lexicon:
                 sign_id=display_sign_id(sign_id),
             )
         return entry
+
+    def cached_clip(self, raw_sign_id: str) -> SignClip | None:
+        """The sign's clip if it is in memory (table loaded, clip cached), else None. Never does I/O,
+        so async callers can try it on the event loop and send only misses to a thread (where they
+        may block on a slow store). Raises InvalidSignId for an ID that cannot be one."""
+        sign_id = canonical_sign_id(raw_sign_id)
+        table = self._table
+        if table is None or sign_id not in table.entries:
+            return None
+        return self._cache.get(sign_id)
 
     def get_clip(self, raw_sign_id: str) -> SignClip:
         """Frames of one sign. Raises InvalidSignId (before any I/O), UnknownSign, CorruptClip,
@@ -109,7 +158,7 @@ class Lexicon:
 
     def _load_clip(self, entry: SignEntry) -> SignClip:
         try:
-            data = self.store.get(entry.clip_key)
+            data = self._read(entry.clip_key)
         except KeyError:
             raise CorruptClip(
                 f"sign {display_sign_id(entry.sign_id)} refers to clip {entry.clip_key!r}, which is missing "
@@ -160,8 +209,11 @@ class Lexicon:
 
 
 def open_lexicon(settings: Settings) -> Lexicon:
-    """The lexicon the settings point at (directory or s3://); nothing is read until first use."""
-    return Lexicon(open_store(settings.lexicon, settings.s3), settings.cache_mib * 1024 * 1024)
+    """The lexicon the settings point at (directory or s3://); nothing is read until first use.
+    An S3 lexicon fails fast for `settings.s3.retry_after_s` after a read failed (see Lexicon)."""
+    store = open_store(settings.lexicon, settings.s3)
+    retry_after = settings.s3.retry_after_s if settings.lexicon.startswith("s3://") else 0.0
+    return Lexicon(store, settings.cache_mib * 1024 * 1024, retry_after_s=retry_after)
 
 
 def default_clip_key(sign_id: str, data: bytes) -> str:

@@ -11,15 +11,26 @@ Credentials come from boto3's standard chain (env, shared files, instance roles)
 
 boto3 calls block: async callers run every method in a thread (`asyncio.to_thread`). The client
 is thread-safe, so one S3Store can serve many threads.
+
+Faults: botocore's "standard" retry mode retries each request on HTTP 500/502/503/504, throttling
+codes (SlowDown, ...), connection errors and connect/read timeouts, with jittered exponential backoff,
+up to `S3Settings.max_attempts` attempts in all. A GET whose body breaks off or stalls after the
+headers arrived is outside botocore's retries; `S3Store.get` retries it itself within the same
+attempt budget. What is left after that becomes StoreUnavailable, whose message names the object,
+the cause and what to check, and never a credential.
 """
 from __future__ import annotations
 
 import logging
+import random
+import re
+import time
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from signstream.config import S3Settings
 from signstream.errors import InvalidArgument, StoreUnavailable
@@ -74,6 +85,36 @@ def read_credentials_file(path: str | Path) -> dict[str, str]:
     return session_kwargs
 
 
+# Error codes that mean "these credentials may not do this", not "S3 is down".
+_CREDENTIAL_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+                     "InvalidToken", "TokenRefreshRequired", "403", "NoCredentialsError",
+                     "PartialCredentialsError"}
+_RETRIED_ERRORS = (BotoConnectionError, HTTPClientError)   # what botocore's standard mode retries
+_URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+_MAX_BACKOFF_S = 20.0                    # botocore's cap, so both layers back off alike
+
+
+def _scrub(text: str) -> str:
+    """Drop any user:password@ from URLs quoted in a message (an endpoint may carry one)."""
+    return _URL_USERINFO.sub("", text)
+
+
+def _backoff(attempt: int) -> float:
+    """botocore's standard backoff after `attempt` failed attempts: random(0, 1) * min(2 ** (n-1), 20) s."""
+    return random.random() * min(2.0 ** (attempt - 1), _MAX_BACKOFF_S)
+
+
+def _check_s3_settings(settings: S3Settings) -> int:
+    """settings.max_attempts if the retry and timeout settings are usable, else InvalidArgument."""
+    if not isinstance(settings.max_attempts, int) or settings.max_attempts < 1:
+        raise InvalidArgument(f"S3 max_attempts must be >= 1 (1 = no retries), got {settings.max_attempts!r}",
+                              field="s3")
+    for name in ("connect_timeout_s", "read_timeout_s"):
+        if not getattr(settings, name) > 0:
+            raise InvalidArgument(f"S3 {name} must be > 0 seconds, got {getattr(settings, name)!r}", field="s3")
+    return settings.max_attempts
+
+
 class S3Store:
     """Objects under `s3://bucket/prefix/`. `page_size` bounds each ListObjectsV2 page."""
 
@@ -90,11 +131,13 @@ class S3Store:
                 raise InvalidArgument(f"invalid S3 prefix in s3://{bucket}/{prefix}: {exc}",
                                       field="lexicon") from exc
         self.page_size = page_size
+        self.max_attempts = _check_s3_settings(settings)
         session_kwargs = read_credentials_file(settings.credentials_file) if settings.credentials_file else {}
         if settings.region:
             session_kwargs["region_name"] = settings.region
         config = Config(
-            retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+            # total_max_attempts counts the first attempt; botocore's "max_attempts" counts retries only.
+            retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
             connect_timeout=settings.connect_timeout_s,
             read_timeout=settings.read_timeout_s,
             # Custom endpoints (MinIO, moto, IP addresses) rarely resolve bucket subdomains.
@@ -111,30 +154,72 @@ class S3Store:
         check_store_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def _unavailable(self, action: str, object_key: str, exc: Exception) -> StoreUnavailable:
+    def _unavailable(self, action: str, object_key: str, exc: Exception,
+                     attempts: int | None = None) -> StoreUnavailable:
+        """StoreUnavailable for a failed request: the object, the cause, how often it was tried and
+        what to check. `attempts` None: botocore's own retries, count unknown (at most max_attempts)."""
         if isinstance(exc, ClientError):
             error = exc.response.get("Error", {})
-            detail = f"{error.get('Code', '?')}: {error.get('Message', '')}".rstrip(": ")
+            code = str(error.get("Code", "?"))
+            detail = f"{code}: {error.get('Message', '')}".rstrip(": ")
+            if attempts is None:
+                attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
         else:
+            code = type(exc).__name__
             detail = str(exc)
-        return StoreUnavailable(f"cannot {action} s3://{self.bucket}/{object_key}: {detail}")
+            if attempts is None and not isinstance(exc, _RETRIED_ERRORS):
+                attempts = 1                 # e.g. NoCredentialsError: botocore does not retry it
+        tried = (f"after {attempts} attempt{'s' if attempts != 1 else ''}" if attempts is not None
+                 else f"after up to {self.max_attempts} attempts")
+        return StoreUnavailable(_scrub(f"cannot {action} s3://{self.bucket}/{object_key}: {detail} ({tried}); "
+                                       f"{self._advice(code)}"))
+
+    def _advice(self, code: str) -> str:
+        """What to check, by error code (ClientError) or exception name (BotoCoreError)."""
+        if code in _CREDENTIAL_CODES:
+            return ("check the S3 credentials (--s3-credentials FILE, AWS_* variables or ~/.aws) and that "
+                    "they may use this bucket")
+        if code == "NoSuchBucket":
+            return "check the bucket name in the location (s3://bucket/prefix) and --s3-endpoint-url"
+        endpoint = self._client.meta.endpoint_url
+        return f"check that S3 at {endpoint} is reachable and healthy, then try again"
 
     @staticmethod
     def _is_not_found(exc: ClientError) -> bool:
         return str(exc.response.get("Error", {}).get("Code")) in _NOT_FOUND_CODES
 
     def get(self, key: str) -> bytes:
+        """The object's bytes; KeyError if there is none; StoreUnavailable once retries are spent.
+
+        botocore retries the request until the headers arrive. A body that then breaks off or stalls
+        (past the read timeout) is retried here with the same backoff, counting the attempts botocore
+        already made, so one get makes at most 2 * max_attempts - 1 attempts however faults mix."""
         object_key = self._object_key(key)
-        try:
-            response = self._client.get_object(Bucket=self.bucket, Key=object_key)
-            with response["Body"] as body:
+        attempts = 0
+        while True:
+            try:
+                response = self._client.get_object(Bucket=self.bucket, Key=object_key)
+            except ClientError as exc:
+                if self._is_not_found(exc):
+                    raise KeyError(key) from None
+                raise self._unavailable("read", object_key, exc) from exc
+            except BotoCoreError as exc:   # includes EndpointConnectionError, timeouts, NoCredentials
+                raise self._unavailable("read", object_key, exc) from exc
+            attempts += response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
+            # Not `with response["Body"] as body`: StreamingBody.__enter__ returns the raw urllib3
+            # stream, whose errors (urllib3 ProtocolError, ReadTimeoutError) bypass botocore's.
+            body = response["Body"]
+            try:
                 return body.read()
-        except ClientError as exc:
-            if self._is_not_found(exc):
-                raise KeyError(key) from None
-            raise self._unavailable("read", object_key, exc) from exc
-        except BotoCoreError as exc:   # includes EndpointConnectionError, timeouts, NoCredentials
-            raise self._unavailable("read", object_key, exc) from exc
+            except BotoCoreError as exc:   # ReadTimeoutError, ResponseStreamingError, IncompleteReadError
+                if attempts >= self.max_attempts:
+                    raise self._unavailable("read", object_key, exc, attempts) from exc
+                delay = _backoff(attempts)
+                log.info("s3://%s/%s: the body broke off (%s); retrying in %.2f s", self.bucket, object_key,
+                         type(exc).__name__, delay)
+                time.sleep(delay)
+            finally:
+                body.close()
 
     def exists(self, key: str) -> bool:
         object_key = self._object_key(key)

@@ -145,6 +145,23 @@ class LocalStore:
             raise StoreUnavailable(f"cannot list {start}: {exc.strerror or exc}") from exc
         return sorted(keys)
 
+    def remove_partials(self) -> list[str]:
+        """Delete the temp files of puts that never finished (their writer was killed mid-put);
+        returns them as paths relative to the root. They are never read or listed, only clutter.
+        For a single writer (ingest): run by another writer at the same time it would break a put
+        in flight, which then fails with StoreUnavailable rather than writing anything wrong."""
+        removed: list[str] = []
+        try:
+            for folder, _, filenames in os.walk(self.root, onerror=_raise):
+                for name in filenames:
+                    if name.startswith(".") and name.endswith(_TEMP_SUFFIX):
+                        path = Path(folder, name)
+                        path.unlink(missing_ok=True)
+                        removed.append(path.relative_to(self.root).as_posix())
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot clean up {self.root}: {exc.strerror or exc}") from exc
+        return sorted(removed)
+
 
 def _raise(exc: OSError) -> None:
     # os.walk swallows errors by default; a missing root is an empty store, anything else is not.

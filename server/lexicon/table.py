@@ -76,6 +76,14 @@ def _entry_from_row(row: object) -> SignEntry:
     )
 
 
+def _row_sign_id(row: object) -> str | None:
+    """The canonical sign ID a bad row was meant for, when it has a usable one."""
+    try:
+        return canonical_sign_id(row["sign_id"]) if isinstance(row, dict) else None
+    except (InvalidSignId, KeyError):
+        return None
+
+
 def _row_label(index: int, row: object) -> str:
     sign_id = row.get("sign_id") if isinstance(row, dict) else None
     return f"row {index} ({sign_id!r:.60})" if isinstance(sign_id, str) else f"row {index}"
@@ -87,6 +95,7 @@ class SignTable:
 
     entries: dict[str, SignEntry] = field(default_factory=dict)
     rejected: list[str] = field(default_factory=list)
+    rejected_ids: dict[str, str] = field(default_factory=dict)     # sign ID of a skipped row -> why
 
     @classmethod
     def from_entries(cls, entries: Iterable[SignEntry]) -> "SignTable":
@@ -120,6 +129,7 @@ class SignTable:
 
         entries: dict[str, SignEntry] = {}
         rejected: list[str] = []
+        rejected_ids: dict[str, str] = {}
         for index, row in enumerate(rows):
             try:
                 entry = _entry_from_row(row)
@@ -129,9 +139,11 @@ class SignTable:
                 reason = f"{TABLE_KEY} {_row_label(index, row)} skipped: {getattr(exc, 'message', exc)}"
                 log.warning("%s", reason)
                 rejected.append(reason)
+                if (sign_id := _row_sign_id(row)) is not None and sign_id not in entries:
+                    rejected_ids.setdefault(sign_id, reason)
                 continue
             entries[entry.sign_id] = entry
-        return cls(entries, rejected)
+        return cls(entries, rejected, {k: v for k, v in rejected_ids.items() if k not in entries})
 
     def to_json_bytes(self) -> bytes:
         """Deterministic UTF-8 JSON: rows sorted by sign_id, fixed field order."""

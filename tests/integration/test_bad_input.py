@@ -86,7 +86,7 @@ ROWS = [
     Row("corrupt keypoint clip in the store", CONFIG, (f"¶{CORRUPT_SIGN}",) + HELLO, notices=("CORRUPT_CLIP",),
         frames=LENGTH),
     Row("sign whose row in the sign table is bad", CONFIG, (f"¶{BAD_ROW_SIGN}",) + HELLO,
-        notices=("UNKNOWN_SIGN",), frames=LENGTH),
+        notices=("CORRUPT_CLIP",), frames=LENGTH),
     # -- the stream's order ---------------------------------------------------------------------------
     Row("sign before config", None, HELLO, status="INVALID_ARGUMENT", detail="config"),
     Row("a second config", CONFIG, HELLO + (CONFIG,), status="INVALID_ARGUMENT", detail="second SessionConfig",

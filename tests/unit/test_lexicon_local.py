@@ -267,6 +267,9 @@ def test_table_keeps_good_rows_and_reports_bad_ones(caplog):
     assert any("duplicate" in reason for reason in table.rejected)
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == len(rows) - 2
+    # A skipped row's sign ID is remembered (unless a good row has it), so a lookup can say why.
+    assert sorted(table.rejected_ids) == ["backwards", "boolean", "esc", "fast", "floaty", "neg", "nofps", "partial"]
+    assert "end_frame 4 is before start_frame 5" in table.rejected_ids["backwards"]
 
 
 @pytest.mark.parametrize(
