@@ -211,6 +211,27 @@ def test_corrupt_clips_raise_corrupt_clip(data, problem):
     assert "signstream ingest" in info.value.message
 
 
+class _Trap:
+    """Unpickling this creates `path`: proof that a payload ran."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_pickled_payload_in_a_clip_is_never_run(tmp_path):
+    trap = tmp_path / "ran"
+    data = npz_bytes(keypoints=np.array([_Trap(trap)], dtype=object), fps=np.float64(30),
+                     layout_version=np.int64(layout.LAYOUT_VERSION))
+    with pytest.raises(CorruptClip):
+        decode_clip(data, "clips/trap.npz")
+    assert not trap.exists()
+    np.load(io.BytesIO(data), allow_pickle=True)["keypoints"]      # the payload is live: loading it runs it
+    assert trap.exists()
+
+
 def test_truncated_and_bare_npy_clips_are_corrupt():
     good = encode_clip(make_frames(3), 30)
     for data in (good[: len(good) // 2], good[:-10]):

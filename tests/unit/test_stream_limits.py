@@ -118,3 +118,22 @@ def test_items_beyond_max_signs_raise_limit_exceeded():
     with pytest.raises(LimitExceeded, match="limit of 3 sign IDs") as error:
         watch.count_item()
     assert error.value.status == "RESOURCE_EXHAUSTED"
+
+
+def test_serve_splits_max_streams_over_its_processes_and_refuses_bad_limits():
+    import argparse
+
+    from signstream.cli import build_parser
+    from signstream.cli.serve import limits_from_args
+
+    def limits_for(*argv):
+        args = build_parser().parse_args(["serve", *argv])
+        return limits_from_args(argparse.Namespace(**{**vars(args), "processes": args.processes or 2}))
+
+    assert limits_for().max_streams == 256 and limits_for().idle_timeout_s == 60
+    assert limits_for("--max-streams", "5", "--processes", "2").max_streams == 3
+    assert limits_for("--max-streams", "0").max_streams == 0                  # off
+    custom = limits_for("--max-signs", "7", "--idle-timeout", "1.5", "--send-timeout", "2", "--max-stream-seconds", "9")
+    assert (custom.max_signs, custom.idle_timeout_s, custom.send_timeout_s, custom.max_stream_s) == (7, 1.5, 2, 9)
+    with pytest.raises(SystemExit, match="idle_timeout_s must be 0"):
+        limits_for("--idle-timeout", "-1")
