@@ -10,6 +10,7 @@ from . import skeleton as sk
 from .interpolate import insert_clip, transition
 from .normalize import normalize_clip
 from .raster import colors, draw_skeleton
+from .retarget import link_lengths, retarget_clip
 
 
 def warm_up() -> float:
@@ -24,6 +25,9 @@ def warm_up() -> float:
     read_only = frames.copy()
     read_only.setflags(write=False)
     normalize_clip(read_only, style)
+    lengths = link_lengths(np.full(18, 0.1), np.full(21, 0.02))
+    for clip in (read_only, frames):
+        retarget_clip(clip, lengths, np.array([0.15, 0.08]), np.array([0.5, 0.55]), 1.0)
     inserted = insert_clip(normalize_clip(frames, style), 1)
     transition(inserted[-1], inserted[0], 2)
     # The renderer: float32 frames onto a uint8 canvas.

@@ -17,14 +17,36 @@ from signstream.errors import InvalidArgument
 from signstream.kernels import layout as L
 from signstream.kernels.interpolate import insert_clip, transition
 from signstream.kernels.normalize import normalize_clip
-from signstream.style import StyleParams
+from signstream.kernels.retarget import link_lengths, retarget_clip
+from signstream.style import Style, StyleParams, as_style
 
 # Documented limits (README "Limits"): beyond them a request is refused, not clamped.
 MAX_NUM_INTERPOLATION = 120
 MAX_NUM_INSERT_INTERPOLATION = 8
 
-Normalizer = Callable[[np.ndarray, np.ndarray], np.ndarray]
-NORMALIZERS: dict[str, Normalizer] = {"signmail": normalize_clip}
+Normalizer = Callable[[np.ndarray], np.ndarray]         # one sign clip (T, K, 3) -> normalized (T, K, 3)
+
+
+def signmail_normalizer(style: Style) -> Normalizer:
+    """`signmail` (DESIGN §4.1) to the style's proportions."""
+    params = style.params.as_array()
+    return lambda clip: normalize_clip(clip, params)
+
+
+def retarget_normalizer(style: Style) -> Normalizer:
+    """`retarget` (kernels/retarget.py) onto the style's skeleton and neck, on its canvas."""
+    sk = style.skeleton
+    lengths = link_lengths(np.array(sk.body), np.array(sk.hand))
+    face, neck = np.array([sk.face_width, sk.face_length]), np.array([style.params.x, style.params.y])
+    aspect = style.width / style.height
+    return lambda clip: retarget_clip(clip, lengths, face, neck, aspect)
+
+
+# Normalization methods by name: each binds a style once and gives the per-clip normalizer.
+NORMALIZERS: dict[str, Callable[[Style], Normalizer]] = {
+    "signmail": signmail_normalizer,
+    "retarget": retarget_normalizer,
+}
 
 
 class FrameKind(enum.IntEnum):
@@ -92,10 +114,9 @@ def output_length(clip_lengths: Iterable[int], n: int, m: int) -> int:
 class Sentence:
     """Incremental synthesis of one sentence for one style."""
 
-    def __init__(self, style: StyleParams, options: SynthesisOptions):
+    def __init__(self, style: Style | StyleParams, options: SynthesisOptions):
         self.options = options.validated()
-        self._style = style.as_array()
-        self._normalize = NORMALIZERS[options.normalization]
+        self._normalize = NORMALIZERS[options.normalization](as_style(style))
         self._last: np.ndarray | None = None
 
     def add(self, sign_id: str, frames: np.ndarray) -> Chunk:
@@ -103,7 +124,7 @@ class Sentence:
         clip = L.check_frames(frames)
         m = self.options.num_insert_interpolation
         n = self.options.num_interpolation
-        body = insert_clip(self._normalize(clip, self._style), m)
+        body = insert_clip(self._normalize(clip), m)
         kinds = sign_kinds(clip.shape[0], m)
         if self._last is not None and n > 0:
             lead = transition(self._last, body[0], n)
@@ -113,7 +134,8 @@ class Sentence:
         return Chunk(sign_id, body, kinds)
 
 
-def synthesize(clips: Iterable[tuple[str, np.ndarray]], style: StyleParams, options: SynthesisOptions) -> list[Chunk]:
+def synthesize(clips: Iterable[tuple[str, np.ndarray]], style: Style | StyleParams,
+               options: SynthesisOptions) -> list[Chunk]:
     """Whole sentence at once (the batch path): the chunks in order."""
     sentence = Sentence(style, options)
     return [sentence.add(sign_id, frames) for sign_id, frames in clips]

@@ -28,9 +28,8 @@ import numpy as np
 from signstream.errors import (CorruptClip, InvalidArgument, InvalidSignId, LexiconNotFound, StoreUnavailable,
                                UnknownSign)
 from signstream.extract.base import FrameExtractor
-from signstream.kernels.normalize import normalize_clip
 from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
-from signstream.pipeline import FrameKind, Sentence, SynthesisOptions
+from signstream.pipeline import NORMALIZERS, FrameKind, Sentence, SynthesisOptions
 from signstream.render.encode import get_encoder
 from signstream.render.skeleton import render_frame
 from signstream.style import Style, decode_style_image, default_style, style_from_image
@@ -254,7 +253,7 @@ class SynthesisSession(_Session):
         super().__init__(spec, style, executor, observe)
         self.lexicon = lexicon
         self.fps = spec.fps or None
-        self._sentence = Sentence(style.params, spec.options)
+        self._sentence = Sentence(style, spec.options)
 
     async def add(self, raw_sign_id: str) -> AsyncIterator[Output]:
         """The transition into this sign and its frames; a Notice instead if it cannot be used."""
@@ -297,13 +296,14 @@ class RetargetSession(_Session):
         super().__init__(spec, style, executor, observe)
         self.extractor = extractor
         self._first: np.ndarray | None = None
+        self._normalize_pair = NORMALIZERS[spec.options.normalization](style)
         self._kinds = np.array([FrameKind.SIGN], dtype=np.uint8)
         self.fps = spec.fps or DEFAULT_FPS
 
     def _normalize(self, frame: np.ndarray) -> np.ndarray:
         if self._first is None:
             self._first = frame
-        return normalize_clip(np.stack([self._first, frame]), self.style.params.as_array())[1:]
+        return self._normalize_pair(np.stack([self._first, frame]))[1:]
 
     async def add(self, data: bytes) -> AsyncIterator[Output]:
         """One encoded video frame -> its rendered frame, or a Notice if the image is unusable."""

@@ -13,6 +13,7 @@ from PIL import Image
 from signstream.errors import NoPersonError, StyleImageError
 from signstream.kernels import layout as L
 from signstream.kernels.mappings import has_person
+from signstream.kernels.retarget import BODY_PARENT, HAND_PARENT
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +40,83 @@ class StyleParams:
 DEFAULT_STYLE = StyleParams()
 
 
+BODY_NAMES = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist", "r_hip",
+              "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear")
+BODY_PAIRS = ((2, 5), (3, 6), (4, 7), (8, 11), (9, 12), (10, 13), (14, 15), (16, 17))   # right, left
+
+
+@dataclass(frozen=True)
+class StyleSkeleton:
+    """The style character's bone lengths for `retarget`, in units of the style image's height (x is
+    measured as x·W/H, so a length is the same in pixels whichever way the bone points).
+
+    body: (18,) the bone into each OpenPose-18 point from its parent (kernels.retarget.BODY_PARENT; the
+    neck is the root: 0); hand: (21,) the bone into each hand point from its parent (HAND_PARENT; the
+    wrist: 0), for both hands; face_width |f0.x − f16.x| and face_length (DESIGN §4.1) of the iBUG-68
+    face; defaulted: the lengths the style image could not give."""
+
+    body: tuple[float, ...]
+    hand: tuple[float, ...]
+    face_width: float
+    face_length: float
+    defaulted: tuple[str, ...] = ()
+
+
+def _default_skeleton() -> StyleSkeleton:
+    """Default proportions on the default (square) canvas, derived from DEFAULT_STYLE.
+
+    Arms, trunk and legs: Drillis & Contini's segment lengths as fractions of stature H (upper arm .186,
+    forearm .146, hand .108, shoulder breadth .259, hip breadth .191; heights of shoulder .818, hip .530,
+    knee .285, ankle .039), with H such that the shoulder breadth is DEFAULT_STYLE.shoulder. Head: the
+    ears ear_x apart at d_y above the neck; the nose tip and the eye centres where the iBUG-68 mean face
+    (OpenFace's template) puts them once sized to face_length: nose .478 face lengths below the ears'
+    line, eyes .426 face lengths either side of the midline, jaw top (f0 to f16) 1.916 face lengths wide.
+    Fingers: fractions of the hand length with phalanges in the usual ≈ 1 : 0.6 : 0.4 ratio (the demo
+    signer's hand model, signstream.lexicon.demo)."""
+    d = DEFAULT_STYLE
+    stature = d.shoulder / 0.259
+    trunk = stature * float(np.hypot(0.191 / 2, 0.818 - 0.530))
+    nose_drop, eye_half = 0.478 * d.face_length, 0.426 * d.face_length
+    nose_eye, eye_ear = float(np.hypot(eye_half, nose_drop)), d.ear_x / 2 - eye_half
+    upper_arm, forearm = 0.186 * stature, 0.146 * stature
+    thigh, shank = (0.530 - 0.285) * stature, (0.285 - 0.039) * stature
+    body = (d.d_y - nose_drop, 0.0, d.shoulder / 2, upper_arm, forearm, d.shoulder / 2, upper_arm, forearm,
+            trunk, thigh, shank, trunk, thigh, shank, nose_eye, nose_eye, eye_ear, eye_ear)
+    fingers = (0, .229, .222, .177, .144, .501, .244, .155, .122, .468, .266, .155, .111,
+               .457, .244, .155, .111, .458, .188, .122, .100)
+    hand = tuple(0.108 * stature * f for f in fingers)
+    return StyleSkeleton(body, hand, 1.916 * d.face_length, d.face_length, _skeleton_names())
+
+
+def _skeleton_names() -> tuple[str, ...]:
+    """Names of every length of a StyleSkeleton, as `defaulted` lists them."""
+    body = tuple(BODY_NAMES[j] for j, p in enumerate(BODY_PARENT) if p >= 0)
+    return body + tuple(f"hand_{i}" for i in range(1, 21)) + ("face_width", "face_length")
+
+
+DEFAULT_SKELETON = _default_skeleton()
+
+
 @dataclass(frozen=True)
 class Style:
     params: StyleParams
     width: int
     height: int
     defaulted: tuple[str, ...] = ()    # parameters the style image could not give
+    skeleton: StyleSkeleton = DEFAULT_SKELETON
 
 
 def default_style(width: int = DEFAULT_CANVAS[0], height: int = DEFAULT_CANVAS[1]) -> Style:
     """The default proportions, on the default canvas or on a given one."""
     return Style(DEFAULT_STYLE, width, height, tuple(f.name for f in fields(StyleParams)))
+
+
+def as_style(style: "Style | StyleParams") -> Style:
+    """A Style as it is; bare `signmail` proportions (the API before `retarget`) on the default canvas
+    with the default skeleton."""
+    if isinstance(style, Style):
+        return style
+    return Style(style, *DEFAULT_CANVAS)
 
 
 def params_from_frame(frame: np.ndarray) -> tuple[StyleParams, tuple[str, ...]]:
@@ -73,6 +140,60 @@ def params_from_frame(frame: np.ndarray) -> tuple[StyleParams, tuple[str, ...]]:
     values = {k: v for k, v in values.items() if np.isfinite(v) and (k in ("x", "y") or v > 1e-4)}
     defaulted = tuple(fl.name for fl in fields(StyleParams) if fl.name not in values)
     return replace(DEFAULT_STYLE, **values), defaulted
+
+
+def _measure(xy: np.ndarray, ok: np.ndarray, parents: tuple[int, ...]) -> np.ndarray:
+    """Length of the bone into each point (n,) from (n, 2) points in height units; NaN where the
+    point, its parent or a usable length is missing (the root: NaN)."""
+    out = np.full(len(parents), np.nan)
+    for j, p in enumerate(parents):
+        if p >= 0 and ok[j] and ok[p]:
+            length = float(np.hypot(*(xy[j] - xy[p])))
+            if np.isfinite(length) and length > 1e-4:
+                out[j] = length
+    return out
+
+
+def _fill(measured: np.ndarray, default: tuple[float, ...], scale: float | None = None) -> tuple[np.ndarray, float]:
+    """Missing (NaN) lengths <- default × scale, where scale (unless given) is how the measured lengths
+    compare with the defaults of the same bones (1 with none measured). Returns (lengths, scale)."""
+    base = np.asarray(default, dtype=np.float64)
+    got = np.isfinite(measured) & (base > 0)
+    if scale is None:
+        scale = float(measured[got].sum() / base[got].sum()) if got.any() else 1.0
+    return np.where(np.isfinite(measured), measured, base * scale), scale
+
+
+def skeleton_from_frame(frame: np.ndarray, width: int, height: int) -> StyleSkeleton:
+    """The style character's skeleton from its packed frame (K, 3) on a width×height image.
+
+    Left and right take the longer of the two sides (a photo can shorten a bone by pointing it at the
+    camera, never lengthen it), one hand gives both, and a length the frame cannot give at all is the
+    default proportion scaled by how the measured bones compare with their defaults, so a missing
+    hip or hand keeps the character's size."""
+    xy = frame[:, :2].astype(np.float64) * [width / height, 1.0]
+    ok = frame[:, 2] > 0
+    body = _measure(xy[L.BODY], ok[L.BODY], BODY_PARENT)
+    for r, left in BODY_PAIRS:
+        body[r] = body[left] = np.fmax(body[r], body[left])
+    hands = [_measure(xy[part], ok[part], HAND_PARENT) for part in (L.LEFT_HAND, L.RIGHT_HAND)]
+    hand = np.fmax(*hands)
+    f0, f16 = (xy[k] for k in L.FACE_TOP)
+    f4, f12 = (xy[k] for k in L.FACE_BOTTOM)
+    face = np.full(2, np.nan)
+    if ok[L.FACE_TOP[0]] and ok[L.FACE_TOP[1]]:
+        face[0] = abs(f0[0] - f16[0])
+        if ok[L.FACE_BOTTOM[0]] and ok[L.FACE_BOTTOM[1]]:
+            face[1] = abs((f0[1] + f16[1]) / 2 - (f4[1] + f12[1]) / 2)
+    face[~(face > 1e-4)] = np.nan
+    d = DEFAULT_SKELETON
+    body_out, scale = _fill(body, d.body)
+    hand_out, _ = _fill(hand, d.hand, None if np.isfinite(hand).any() else scale)
+    face_out, _ = _fill(face, (d.face_width, d.face_length), scale)
+    measured = np.concatenate([body[[j for j, p in enumerate(BODY_PARENT) if p >= 0]], hand[1:], face])
+    defaulted = tuple(n for n, v in zip(_skeleton_names(), measured) if not np.isfinite(v))
+    return StyleSkeleton(tuple(map(float, body_out)), tuple(map(float, hand_out)), float(face_out[0]),
+                         float(face_out[1]), defaulted)
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -143,4 +264,8 @@ def style_from_image(rgb: np.ndarray, frame: np.ndarray, allow_default: bool = F
     params, defaulted = params_from_frame(frame)
     if defaulted:
         log.warning("style image lacks %s: using the defaults for them", ", ".join(defaulted))
-    return Style(params, w, h, defaulted)
+    skeleton = skeleton_from_frame(frame, w, h)
+    if skeleton.defaulted:
+        log.info("style image does not show the bones %s: `retarget` uses default proportions for them",
+                 ", ".join(skeleton.defaulted))
+    return Style(params, w, h, defaulted, skeleton)
