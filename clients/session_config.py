@@ -23,6 +23,7 @@ def session_config(args: argparse.Namespace, **overrides) -> pb.SessionConfig:
         num_interpolation=args.num_interpolation,
         num_insert_interpolation=args.num_insert_interpolation,
         normalization=getattr(args, "normalization", "") or "",
+        transition=getattr(args, "transition", "") or "",
     )
     for name, value in overrides.items():
         setattr(config, name, value)

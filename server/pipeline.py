@@ -15,6 +15,7 @@ import numpy as np
 
 from signstream.errors import InvalidArgument
 from signstream.kernels import layout as L
+from signstream.kernels import transition_smooth as smooth
 from signstream.kernels.interpolate import insert_clip, transition
 from signstream.kernels.normalize import normalize_clip
 from signstream.kernels.retarget import link_lengths, retarget_clip
@@ -57,11 +58,16 @@ class FrameKind(enum.IntEnum):
     INSERTED = 2
 
 
+TRANSITIONS = ("linear", "smooth")      # linear: the seed's (DESIGN §4.2); smooth: kernels/transition_smooth.py
+SMOOTH_STEP_FACTOR = 1.5               # smooth transitions: no wrist step above 1.5 x the signs' p95 step
+
+
 @dataclass(frozen=True)
 class SynthesisOptions:
-    num_interpolation: int = 8
+    num_interpolation: int = 8         # smooth: the least number of transition frames (more when far)
     num_insert_interpolation: int = 0
     normalization: str = "signmail"
+    transition: str = "linear"
 
     def validated(self) -> "SynthesisOptions":
         """Return self, or raise InvalidArgument naming the field and its limit."""
@@ -75,6 +81,9 @@ class SynthesisOptions:
                 f"num_insert_interpolation must be 0..{MAX_NUM_INSERT_INTERPOLATION}, got {self.num_insert_interpolation}",
                 field="num_insert_interpolation",
             )
+        if self.transition not in TRANSITIONS:
+            raise InvalidArgument(f"transition {self.transition!r} is not known; choose one of {list(TRANSITIONS)}",
+                                  field="transition")
         if self.normalization not in NORMALIZERS:
             raise InvalidArgument(
                 f"normalization {self.normalization!r} is not known; choose one of {sorted(NORMALIZERS)}",
@@ -87,14 +96,23 @@ class SynthesisOptions:
 class Chunk:
     """Frames one sign releases: the transition into it, then its own frames.
     frames (N, K, 3) float32; kinds (N,) uint8 FrameKind. Transition frames carry the sign_id of the
-    sign they lead into."""
+    sign they lead into. With smooth transitions the first `tail` frames are the end of the previous
+    sign, `tail_of`, withheld until this sign showed where the two should meet."""
 
     sign_id: str
     frames: np.ndarray
     kinds: np.ndarray
+    tail: int = 0
+    tail_of: str = ""
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])
+
+    def frame_sign_ids(self) -> np.ndarray:
+        """(N,) the sign each frame belongs to."""
+        ids = np.full(len(self), self.sign_id, dtype=object)
+        ids[: self.tail] = self.tail_of
+        return ids.astype(str)
 
 
 def sign_kinds(num_source_frames: int, m: int) -> np.ndarray:
@@ -112,19 +130,31 @@ def output_length(clip_lengths: Iterable[int], n: int, m: int) -> int:
 
 
 class Sentence:
-    """Incremental synthesis of one sentence for one style."""
+    """Incremental synthesis of one sentence for one style.
+
+    `add` returns what a sign makes visible at once; `finish` (at the end of the stream) what is still
+    withheld: with linear transitions nothing, with smooth ones the last sign's final frames (up to
+    JOIN_WINDOW − 1), kept back in case the next sign's join trims them (kernels/transition_smooth.py)."""
 
     def __init__(self, style: Style | StyleParams, options: SynthesisOptions):
         self.options = options.validated()
-        self._normalize = NORMALIZERS[options.normalization](as_style(style))
-        self._last: np.ndarray | None = None
+        style = as_style(style)
+        self._normalize = NORMALIZERS[options.normalization](style)
+        self._aspect = style.width / style.height
+        self._last: np.ndarray | None = None          # linear: the last frame released
+        self._held: np.ndarray | None = None          # smooth: the last sign from its last released frame on
+        self._held_id = ""
+        self._held_steps = np.zeros(0)                # smooth: the last sign's wrist steps
 
     def add(self, sign_id: str, frames: np.ndarray) -> Chunk:
         """frames (T, K, 3) of one sign clip -> the Chunk it releases."""
         clip = L.check_frames(frames)
+        normalized = self._normalize(clip)
+        if self.options.transition == "smooth":
+            return self._add_smooth(sign_id, normalized)
         m = self.options.num_insert_interpolation
         n = self.options.num_interpolation
-        body = insert_clip(self._normalize(clip), m)
+        body = insert_clip(normalized, m)
         kinds = sign_kinds(clip.shape[0], m)
         if self._last is not None and n > 0:
             lead = transition(self._last, body[0], n)
@@ -133,9 +163,57 @@ class Sentence:
         self._last = body[-1].copy()
         return Chunk(sign_id, body, kinds)
 
+    def _release(self, frames: np.ndarray, skip_first: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Sign frames with their inserted frames and kinds; `skip_first` when frames[0] is already out."""
+        m = self.options.num_insert_interpolation
+        out, kinds = insert_clip(frames, m), sign_kinds(frames.shape[0], m)
+        return (out[1:], kinds[1:]) if skip_first else (out, kinds)
+
+    def _transition_length(self, a: np.ndarray, b: np.ndarray, steps: np.ndarray) -> int:
+        """num_interpolation, or more when the junction is far: no wrist step above the factor x p95."""
+        n = self.options.num_interpolation
+        if steps.size == 0 or not np.percentile(steps, 95) > 0:
+            return n
+        limit = SMOOTH_STEP_FACTOR * float(np.percentile(steps, 95))
+        return smooth.transition_length(a, b, limit, n, MAX_NUM_INTERPOLATION, self._aspect)
+
+    def _add_smooth(self, sign_id: str, s: np.ndarray) -> Chunk:
+        parts, kinds, tail, tail_of, head = [], [], 0, "", 0
+        steps = smooth.wrist_steps(s, self._aspect)
+        if self._held is not None:
+            cut_tail, head = smooth.choose_join(self._held, s, aspect=self._aspect)
+            kept = self._held[: self._held.shape[0] - cut_tail]      # kept[0] is already out
+            if kept.shape[0] > 1:
+                frames, frame_kinds = self._release(kept, skip_first=True)
+                parts.append(frames)
+                kinds.append(frame_kinds)
+                tail, tail_of = len(frames), self._held_id
+            if self.options.num_interpolation > 0:
+                a, b = kept[-1], s[head]
+                n = self._transition_length(a, b, np.concatenate([self._held_steps, steps]))
+                parts.append(smooth.smooth_transition(a, b, n, self._aspect))
+                kinds.append(np.full(n, FrameKind.TRANSITION, dtype=np.uint8))
+        start = smooth.tail_start(s.shape[0], head)
+        frames, frame_kinds = self._release(s[head : start + 1], skip_first=False)
+        parts.append(frames)
+        kinds.append(frame_kinds)
+        self._held, self._held_id, self._held_steps = s[start:], sign_id, steps
+        return Chunk(sign_id, np.concatenate(parts), np.concatenate(kinds), tail, tail_of)
+
+    def finish(self) -> Chunk | None:
+        """What is still withheld at the end of the stream (None when nothing is)."""
+        held = self._held
+        if held is None or held.shape[0] <= 1:
+            return None
+        frames, kinds = self._release(held, skip_first=True)
+        self._held = held[-1:]                         # a later sign still joins the last frame
+        return Chunk(self._held_id, frames, kinds)
+
 
 def synthesize(clips: Iterable[tuple[str, np.ndarray]], style: Style | StyleParams,
                options: SynthesisOptions) -> list[Chunk]:
     """Whole sentence at once (the batch path): the chunks in order."""
     sentence = Sentence(style, options)
-    return [sentence.add(sign_id, frames) for sign_id, frames in clips]
+    chunks = [sentence.add(sign_id, frames) for sign_id, frames in clips]
+    last = sentence.finish()
+    return chunks + ([last] if last is not None else [])

@@ -48,7 +48,7 @@ class SentenceFrames:
         return cls(
             frames=np.concatenate([c.frames for c in chunks]),
             kinds=np.concatenate([c.kinds for c in chunks]),
-            sign_ids=np.concatenate([np.full(len(c), c.sign_id) for c in chunks]).astype(str),
+            sign_ids=np.concatenate([c.frame_sign_ids() for c in chunks]).astype(str),
         )
 
 

@@ -29,7 +29,7 @@ from signstream.errors import (CorruptClip, InvalidArgument, InvalidSignId, Lexi
                                UnknownSign)
 from signstream.extract.base import FrameExtractor
 from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
-from signstream.pipeline import NORMALIZERS, FrameKind, Sentence, SynthesisOptions
+from signstream.pipeline import NORMALIZERS, Chunk, FrameKind, Sentence, SynthesisOptions
 from signstream.render.encode import get_encoder
 from signstream.render.skeleton import render_frame
 from signstream.style import Style, decode_style_image, default_style, style_from_image
@@ -241,6 +241,11 @@ class _Session:
     def add(self, item) -> AsyncIterator[Output]:
         raise NotImplementedError
 
+    async def finish(self) -> AsyncIterator[Output]:
+        """What the stream still owes once its client has sent everything (nothing by default)."""
+        return
+        yield
+
     def close(self) -> None:
         self._writer.close()
 
@@ -274,8 +279,26 @@ class SynthesisSession(_Session):
             self.fps = clip.fps
         chunk = await _timed(self.observe, "normalize",
                              _run_at(self.executor, self._writer.index, self._sentence.add, sign_id, clip.frames))
-        async for frame in self._writer.frames(display_sign_id(sign_id), chunk.frames, chunk.kinds, self.fps):
+        async for frame in self._write(chunk):
             yield frame
+
+    async def _write(self, chunk: Chunk) -> AsyncIterator[FrameOut]:
+        """A chunk's frames, each under the sign it belongs to (a smooth join releases the previous
+        sign's last frames first)."""
+        if chunk.tail:
+            async for frame in self._writer.frames(display_sign_id(chunk.tail_of), chunk.frames[: chunk.tail],
+                                                   chunk.kinds[: chunk.tail], self.fps):
+                yield frame
+        async for frame in self._writer.frames(display_sign_id(chunk.sign_id), chunk.frames[chunk.tail:],
+                                               chunk.kinds[chunk.tail:], self.fps):
+            yield frame
+
+    async def finish(self) -> AsyncIterator[Output]:
+        """At the end of the stream: the frames smooth transitions still withhold."""
+        chunk = self._sentence.finish()
+        if chunk is not None and self.fps is not None:
+            async for frame in self._write(chunk):
+                yield frame
 
 
 async def open_synthesis(spec: SessionSpec, lexicon: Lexicon, extractor: FrameExtractor,

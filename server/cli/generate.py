@@ -7,7 +7,7 @@ import sys
 
 from signstream.generate import GenerateRequest, generate
 from signstream.lexicon import open_lexicon
-from signstream.pipeline import NORMALIZERS, SynthesisOptions
+from signstream.pipeline import NORMALIZERS, TRANSITIONS, SynthesisOptions
 
 from .common import add_gateway_client_flags, add_lexicon_flags, channel_security_from_args, settings_from_args
 
@@ -27,7 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="photo of the style character (sets proportions and canvas size; default 1024x1024)")
     p.add_argument("--allow-default-style", action="store_true",
                    help="if the style image shows no person, use default proportions instead of failing")
-    p.add_argument("--normalization", default="signmail", choices=sorted(NORMALIZERS))
+    p.add_argument("--normalization", default="signmail", choices=sorted(NORMALIZERS),
+                   help="signmail (the seed's ratios, default) or retarget (the style's bone lengths)")
+    p.add_argument("--transition", default="linear", choices=TRANSITIONS,
+                   help="linear (the seed's, default) or smooth (joined where the poses meet, bones turned "
+                        "with minimum-jerk timing; at least --num_interpolation frames)")
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
@@ -59,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     request = GenerateRequest(
         sign_ids=tuple(args.sign_ids),
-        options=SynthesisOptions(args.num_interpolation, args.num_insert_interpolation, args.normalization),
+        options=SynthesisOptions(args.num_interpolation, args.num_insert_interpolation, args.normalization,
+                                 args.transition),
         style_image_path=args.style_image_path,
         allow_default_style=args.allow_default_style,
         out_dir=args.out,

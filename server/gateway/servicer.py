@@ -42,7 +42,8 @@ def spec_from_config(config: pb.SessionConfig) -> SessionSpec:
     return SessionSpec(
         style_image=config.style_image,
         options=SynthesisOptions(config.num_interpolation or defaults.num_interpolation,
-                                 config.num_insert_interpolation, config.normalization or defaults.normalization),
+                                 config.num_insert_interpolation, config.normalization or defaults.normalization,
+                                 config.transition or defaults.transition),
         encoding=convert.ENCODING_NAMES.get(config.encoding, str(config.encoding)),
         width=config.width, height=config.height,
         pacing=convert.PACING_NAMES.get(config.pacing, str(config.pacing)),
@@ -169,31 +170,36 @@ class SignStreamService(pb_grpc.SignStreamServicer):
 
     async def _respond(self, rpc: str, spec: SessionSpec, session, queue: asyncio.Queue,
                        watch: StreamWatch) -> AsyncIterator[pb.SynthesizeResponse]:
-        """The stream's responses, item by item from the queue the reader fills."""
+        """The stream's responses, item by item from the queue the reader fills, then what the
+        session still owes once the client has sent everything."""
         pacer = None            # REALTIME: made at the first frame, when the lexicon's fps is known
         what = "sign IDs" if rpc == "Synthesize" else "frames"
         while True:
             watch.waiting()
-            if (item := await queue.get()) is _END:
-                return
+            item = await queue.get()
             watch.working()
-            if isinstance(item, SignStreamError):
+            if item is _END:
+                outputs, received = session.finish(), None
+            elif isinstance(item, SignStreamError):
                 raise item
-            watch.count_item(what)
-            value, received = item
-            first = True
-            async for out in session.add(value):
+            else:
+                watch.count_item(what)
+                value, received = item
+                outputs = session.add(value)
+            async for out in outputs:
                 if isinstance(out, FrameOut):
                     if spec.pacing == "realtime":
                         pacer = pacer or Pacer(session.fps)
                         self.metrics.lateness(await pacer.wait())
-                    if first:
+                    if received is not None:
                         self.metrics.first_frame(time.monotonic() - received)
-                        first = False
+                        received = None
                     self.metrics.frame_sent(rpc, out.encoding)
                 else:
                     self.metrics.notice(out.code)
                 yield output_to_proto(out)
+            if item is _END:
+                return
 
     # grpc.aio streams a handler's output only when the handler itself is an async generator.
     async def Synthesize(self, request_iterator, context):

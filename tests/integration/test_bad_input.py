@@ -120,6 +120,8 @@ ROWS = [
         detail="renderer"),
     Row("unknown normalization", pb.SessionConfig(normalization="bogus"), HELLO, status="INVALID_ARGUMENT",
         detail="normalization"),
+    Row("unknown transition", pb.SessionConfig(transition="cubic"), HELLO, status="INVALID_ARGUMENT",
+        detail="transition"),
     # -- Retarget frames: a Notice each, then the next frame is rendered ------------------------------------
     Row("Retarget frame: not an image", CONFIG, (b"hello, world", PERSON), rpc="Retarget",
         notices=("INVALID_IMAGE",), frames=1),

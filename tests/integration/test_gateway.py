@@ -16,7 +16,7 @@ from signstream.clients.client import SignStreamClient
 from signstream.gateway.convert import keypoints_from_proto
 from signstream.kernels import layout as L
 from signstream.lexicon.demo import demo_signs
-from signstream.pipeline import output_length
+from signstream.pipeline import SynthesisOptions, output_length, synthesize
 from signstream.v1 import signstream_pb2 as pb
 from tests.support.ingest_media import SHOTS, shot_frames
 from tests.support.photos import PHOTOS
@@ -77,6 +77,23 @@ def test_keypoints_ride_along_when_asked(gateway):
     config = pb.SessionConfig(encoding=pb.JPEG, width=64, height=64, include_keypoints=True)
     frames = frames_of(run(gateway, lambda c: c.synthesize_all(config, ["¶friend"])))
     assert frames and all(f.HasField("keypoints") and f.image for f in frames)
+
+
+@pytest.mark.parametrize("normalization", ["signmail", "retarget"])
+def test_smooth_transitions_stream_the_in_process_sentence_frame_for_frame(gateway, normalization):
+    from signstream.results import SentenceFrames
+    from signstream.style import default_style
+
+    signs = ["hello", "name", "good"]
+    config = pb.SessionConfig(encoding=pb.NONE, transition="smooth", normalization=normalization, num_interpolation=5)
+    frames = frames_of(run(gateway, lambda c: c.synthesize_all(config, ["¶" + s for s in signs])))
+    demo = {s.sign_id: s.frames for s in demo_signs()}
+    whole = SentenceFrames.from_chunks(synthesize([(s, demo[s]) for s in signs], default_style(),
+                                                  SynthesisOptions(5, 0, normalization, "smooth")))
+    assert [f.index for f in frames] == list(range(len(whole.frames)))
+    np.testing.assert_array_equal(np.stack([keypoints_from_proto(f.keypoints) for f in frames]), whole.frames)
+    assert [f.sign_id for f in frames] == ["¶" + s for s in whole.sign_ids]     # the withheld end under its sign
+    assert [f.kind for f in frames] == list(whole.kinds)
 
 
 def test_realtime_pacing_spaces_frames_at_the_fps(gateway):

@@ -88,3 +88,62 @@ def test_warm_up_covers_what_a_real_sentence_compiles():
         frames.setflags(write=False)
         sentence.add(sign.sign_id, frames)
     assert [len(k.signatures) for k in kernels] == before
+
+
+SENTENCE6 = ["hello", "thank-you", "please", "yes", "no", "help"]
+
+
+@pytest.fixture(scope="module")
+def demo_by_id():
+    return {s.sign_id: s.frames for s in demo_signs()}
+
+
+@pytest.mark.parametrize("m", [0, 1])
+def test_smooth_transitions_stream_what_the_batch_gives_with_each_frame_under_its_sign(demo_by_id, m):
+    from signstream.kernels import transition_smooth as TS
+    from signstream.results import SentenceFrames
+
+    opts = SynthesisOptions(num_interpolation=6, num_insert_interpolation=m, transition="smooth")
+    clips = [(s, demo_by_id[s]) for s in SENTENCE6]
+    sentence = Sentence(DEFAULT_STYLE, opts)
+    streamed = [sentence.add(*clip) for clip in clips]
+    for chunk in streamed[1:]:                         # at most JOIN_WINDOW - 1 frames of a sign wait
+        assert chunk.tail <= (TS.JOIN_WINDOW - 1) * (m + 1)
+    streamed.append(sentence.finish())
+    assert sentence.finish() is None                   # nothing is released twice
+    batch = synthesize(clips, DEFAULT_STYLE, opts)
+    np.testing.assert_array_equal(np.concatenate([c.frames for c in streamed]), np.concatenate([c.frames for c in batch]))
+    whole = SentenceFrames.from_chunks(batch)
+    # every sign's frames in one run, in sentence order; transitions labelled with the sign they lead into
+    runs = [whole.sign_ids[0]] + [b for a, b in zip(whole.sign_ids, whole.sign_ids[1:]) if a != b]
+    assert runs == SENTENCE6
+    transition = whole.kinds == FrameKind.TRANSITION
+    assert transition.sum() >= 6 * (len(SENTENCE6) - 1) and np.all(np.isfinite(whole.frames))
+    # joins trim frames: fewer sign frames than the clips hold, never a sign without one
+    sign = whole.kinds == FrameKind.SIGN
+    assert sign.sum() < sum(len(f) for _, f in clips)
+    assert all(np.any(sign & (whole.sign_ids == s)) for s in SENTENCE6)
+
+
+def test_smooth_transitions_keep_wrist_steps_within_the_signs_own(demo_by_id):
+    """Done-when (issue 7): the largest wrist step in any transition <= 1.5 x the in-sign p95."""
+    from signstream.kernels.transition_smooth import wrist_steps
+    from signstream.results import SentenceFrames
+
+    whole = SentenceFrames.from_chunks(synthesize([(s, demo_by_id[s]) for s in SENTENCE6], DEFAULT_STYLE,
+                                                  SynthesisOptions(transition="smooth")))
+    kinds = whole.kinds
+    in_sign = np.concatenate([wrist_steps(whole.frames[i: i + 2]) for i in range(len(kinds) - 1)
+                              if kinds[i] != FrameKind.TRANSITION and kinds[i + 1] != FrameKind.TRANSITION])
+    across = np.concatenate([wrist_steps(whole.frames[i: i + 2]) for i in range(len(kinds) - 1)
+                             if kinds[i] == FrameKind.TRANSITION or kinds[i + 1] == FrameKind.TRANSITION])
+    assert across.max() <= 1.5 * np.percentile(in_sign, 95) * 1.0001
+    linear = SentenceFrames.from_chunks(synthesize([(s, demo_by_id[s]) for s in SENTENCE6], DEFAULT_STYLE,
+                                                   SynthesisOptions()))
+    assert len(linear.frames) == output_length([len(demo_by_id[s]) for s in SENTENCE6], 8, 0)
+
+
+def test_an_unknown_transition_is_refused():
+    with pytest.raises(InvalidArgument, match="transition 'cubic'") as error:
+        SynthesisOptions(transition="cubic").validated()
+    assert error.value.field == "transition"
