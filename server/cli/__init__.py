@@ -12,9 +12,9 @@ import sys
 from signstream import __version__
 from signstream.errors import InvalidArgument, SignStreamError, UnknownSign
 
-from . import bench, engines, extract, generate, ingest, lexicon, serve, stream, triton
+from . import bench, engines, extract, generate, ingest, lexicon, quality, serve, stream, triton
 
-COMMANDS = (generate, lexicon, serve, stream, triton, extract, ingest, engines, bench)
+COMMANDS = (generate, lexicon, serve, stream, triton, extract, ingest, engines, bench, quality)
 
 
 def build_parser() -> argparse.ArgumentParser:
