@@ -144,7 +144,7 @@ class Sentence:
         self._last: np.ndarray | None = None          # linear: the last frame released
         self._held: np.ndarray | None = None          # smooth: the last sign from its last released frame on
         self._held_id = ""
-        self._held_steps = np.zeros(0)                # smooth: the last sign's wrist steps
+        self._steps: list[np.ndarray] = []            # smooth: wrist steps of the sign frames kept so far
 
     def add(self, sign_id: str, frames: np.ndarray) -> Chunk:
         """frames (T, K, 3) of one sign clip -> the Chunk it releases."""
@@ -169,17 +169,19 @@ class Sentence:
         out, kinds = insert_clip(frames, m), sign_kinds(frames.shape[0], m)
         return (out[1:], kinds[1:]) if skip_first else (out, kinds)
 
-    def _transition_length(self, a: np.ndarray, b: np.ndarray, steps: np.ndarray) -> int:
-        """num_interpolation, or more when the junction is far: no wrist step above the factor x p95."""
+    def _transition_length(self, a: np.ndarray, b: np.ndarray) -> int:
+        """num_interpolation, or more when the junction is far: no wrist step above SMOOTH_STEP_FACTOR x
+        the 95th percentile of both wrists' steps in the sign frames kept so far (the sentence's
+        in-sign p95 as far as it is known; inserted frames divide a sign's steps by m + 1)."""
         n = self.options.num_interpolation
+        steps = np.concatenate(self._steps)
         if steps.size == 0 or not np.percentile(steps, 95) > 0:
             return n
-        limit = SMOOTH_STEP_FACTOR * float(np.percentile(steps, 95))
+        limit = SMOOTH_STEP_FACTOR * float(np.percentile(steps, 95)) / (self.options.num_insert_interpolation + 1)
         return smooth.transition_length(a, b, limit, n, MAX_NUM_INTERPOLATION, self._aspect)
 
     def _add_smooth(self, sign_id: str, s: np.ndarray) -> Chunk:
         parts, kinds, tail, tail_of, head = [], [], 0, "", 0
-        steps = smooth.wrist_steps(s, self._aspect)
         if self._held is not None:
             cut_tail, head = smooth.choose_join(self._held, s, aspect=self._aspect)
             kept = self._held[: self._held.shape[0] - cut_tail]      # kept[0] is already out
@@ -188,16 +190,18 @@ class Sentence:
                 parts.append(frames)
                 kinds.append(frame_kinds)
                 tail, tail_of = len(frames), self._held_id
-            if self.options.num_interpolation > 0:
-                a, b = kept[-1], s[head]
-                n = self._transition_length(a, b, np.concatenate([self._held_steps, steps]))
-                parts.append(smooth.smooth_transition(a, b, n, self._aspect))
-                kinds.append(np.full(n, FrameKind.TRANSITION, dtype=np.uint8))
+                self._steps.append(smooth.wrist_steps(kept, self._aspect))
         start = smooth.tail_start(s.shape[0], head)
+        self._steps.append(smooth.wrist_steps(s[head : start + 1], self._aspect))   # only frames that are shown
+        if self._held is not None and self.options.num_interpolation > 0:
+            a, b = kept[-1], s[head]
+            n = self._transition_length(a, b)
+            parts.append(smooth.smooth_transition(a, b, n, self._aspect))
+            kinds.append(np.full(n, FrameKind.TRANSITION, dtype=np.uint8))
         frames, frame_kinds = self._release(s[head : start + 1], skip_first=False)
         parts.append(frames)
         kinds.append(frame_kinds)
-        self._held, self._held_id, self._held_steps = s[start:], sign_id, steps
+        self._held, self._held_id = s[start:], sign_id
         return Chunk(sign_id, np.concatenate(parts), np.concatenate(kinds), tail, tail_of)
 
     def finish(self) -> Chunk | None:
@@ -206,6 +210,7 @@ class Sentence:
         if held is None or held.shape[0] <= 1:
             return None
         frames, kinds = self._release(held, skip_first=True)
+        self._steps.append(smooth.wrist_steps(held, self._aspect))
         self._held = held[-1:]                         # a later sign still joins the last frame
         return Chunk(self._held_id, frames, kinds)
 

@@ -24,7 +24,10 @@ Definitions
   The wrists are also measured the way the `smooth` transition bounds itself (kernels/transition_smooth.py
   `transition_length`): the largest step of either wrist in a junction over the p95 of both wrists'
   in-sign steps in the two signs it joins (worst_wrist_adjacent). That reference is larger wherever one
-  hand signs fast and the other slowly, so the per-joint figure is the stricter of the two.
+  hand signs fast and the other slowly, so the per-joint figure is the stricter of the two. The
+  done-when figure (issue 7) is worst_wrist_pooled: the largest step of either wrist in any junction
+  over the p95 of both wrists' in-sign steps over the whole sentence — "the in-sign 95th percentile"
+  of wrist motion, which is also what the `smooth` transition bounds (server/pipeline.py).
 - jerk: |third difference of a wrist's position| · fps³ in px/s³ over four consecutive frames where
   the wrist is valid; "sign" windows have only in-sign steps, "transition" windows touch a junction.
 - missing hand: a frame in which none of the hand's 21 (flagged) points is valid.
@@ -88,6 +91,7 @@ class SentenceQuality:
     bone_cv: dict           # {"sign_frames": {bone: cv, hand: {median, max}}, "all_frames": {...}}
     worst_wrist: dict       # the largest wrist ratio: junction, joint, step_px, p95_px, ratio
     worst_wrist_adjacent: dict  # the same against both wrists' p95 in the two signs each junction joins
+    worst_wrist_pooled: dict    # the same against both wrists' in-sign p95 over the whole sentence
     worst_joint: dict       # the same over all body joints with a defined ratio
     joints: dict            # per body joint: p95_px (in-sign), max_junction_step_px, ratio
     junctions: list[dict]   # per junction: signs, frames, each wrist's largest step and ratio
@@ -239,6 +243,8 @@ def transition_steps(steps: np.ndarray, own: np.ndarray, junctions: list[Junctio
     pooled_p95 = np.broadcast_to(adjacent_wrist_p95(steps, own, junctions)[:, None], largest.shape)
     pooled = largest / np.maximum(pooled_p95, MIN_MOTION_PX)
     wrists = list(WRISTS.values())
+    sentence_p95 = np.full(largest.shape, _p95(steps[own][:, wrists].ravel()) if own.any() else np.nan)
+    sentence = largest / np.maximum(sentence_p95, MIN_MOTION_PX)
     joints = {name: {"p95_px": p95[j], "max_junction_step_px": _nan_stat(largest[:, j], np.max),
                      "ratio": _nan_stat(ratio[:, j], np.max)} for j, name in enumerate(BODY_NAMES)}
     rows = [{"junction": jn.index, "from": jn.from_sign, "to": jn.to_sign, "transition_frames": jn.transition_frames,
@@ -249,6 +255,7 @@ def transition_steps(steps: np.ndarray, own: np.ndarray, junctions: list[Junctio
     return {"joints": joints, "junctions": rows,
             "worst_wrist": _worst(ratio, largest, own_p95, junctions, wrists),
             "worst_wrist_adjacent": _worst(pooled, largest, pooled_p95, junctions, wrists),
+            "worst_wrist_pooled": _worst(sentence, largest, sentence_p95, junctions, wrists),
             "worst_joint": _worst(ratio, largest, own_p95, junctions, range(steps.shape[1]))}
 
 
@@ -330,6 +337,7 @@ def assess(frames: np.ndarray, kinds: np.ndarray, sign_ids: np.ndarray, width: i
     return SentenceQuality(
         frames=int(frames.shape[0]), signs=signs, fps=float(fps), width=int(width), height=int(height),
         arm_cv=arm, bone_cv=cvs, worst_wrist=moves["worst_wrist"], worst_wrist_adjacent=moves["worst_wrist_adjacent"],
+        worst_wrist_pooled=moves["worst_wrist_pooled"],
         worst_joint=moves["worst_joint"], joints=moves["joints"], junctions=moves["junctions"],
         jerk=jerk(xy, valid, own, fps), missing_hands=missing_hands(valid, kinds),
         checks=checks(frames, valid, kinds, junctions))

@@ -160,6 +160,7 @@ def test_a_method_the_pipeline_does_not_offer_is_listed_not_run():
 
 def _sentence_summary(wrist: float, adjacent: float, arm: float | None, nan: int) -> dict:
     return {"worst_wrist": {"ratio": wrist}, "worst_wrist_adjacent": {"ratio": adjacent},
+            "worst_wrist_pooled": {"ratio": adjacent},
             "arm_cv": {"sign_frames": arm, "all_frames": arm}, "worst_joint": {"ratio": wrist},
             "jerk": {"sign": {"p95": wrist}, "transition": {"p95": None}}, "missing_hands": {"either": arm},
             "checks": {"non_finite_values": nan, "missing_drawn_frames": 0, "out_of_range": 0}}

@@ -153,6 +153,19 @@ def test_adjacent_reference_pools_both_wrists_of_the_two_signs_only():
     assert second["adjacent_ratio"] == pytest.approx(10.0 / np.percentile(steps_bc, 95), rel=1e-5)
 
 
+def test_pooled_reference_is_both_wrists_in_sign_p95_over_the_whole_sentence():
+    """The done-when figure: the worst wrist step in any junction over one sentence-wide p95 of both
+    wrists' in-sign steps."""
+    a = moving_wrist(21, 10.0, 4.0)
+    b, c = moving_wrist(21, 100.0, 2.0), moving_wrist(21, 150.0, 2.0)
+    q = assess(*sentence(("a", S, a), ("b", S, b), ("c", S, c)), W, H, FPS)
+    steps = np.concatenate([np.full(20, 4.0), np.zeros(20), np.full(40, 2.0), np.zeros(40)])
+    pooled = q.worst_wrist_pooled
+    assert pooled["p95_px"] == pytest.approx(np.percentile(steps, 95), rel=1e-4)
+    largest = max(max(j["r_wrist_step_px"] or 0, j["l_wrist_step_px"] or 0) for j in q.junctions)
+    assert pooled["ratio"] == pytest.approx(largest / np.percentile(steps, 95), rel=1e-4)
+
+
 # --------------------------------------------------------------------------- jerk, hands, checks
 
 def test_jerk_of_a_cubic_wrist_path_and_of_a_steady_one():
