@@ -220,8 +220,8 @@ def markdown(doc: dict) -> str:
              f"{setup['num_insert_interpolation']} · photos: {', '.join(setup['photos']) or 'none'}. "
              "Each figure is the worst over the sentences (and photos); definitions in server/quality.py. "
              "Wrist steps: the largest step of a wrist in a junction (transition frames plus the steps into and "
-             "out of them) over that wrist's in-sign p95 across the sentence, and over both wrists' p95 in the "
-             "two signs the junction joins (the smooth transition's own bound, here measured on the frames shown).",
+             "out of them) over that wrist's in-sign p95 across the sentence, and over both wrists' in-sign p95 "
+             "across the sentence (the done-when figure; `smooth` bounds it by the frames shown so far).",
              ""]
     for style, methods in doc["styles"].items():
         lines += [f"**{style}**", "", *method_table(methods), ""]
