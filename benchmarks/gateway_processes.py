@@ -15,18 +15,17 @@ import asyncio
 import contextlib
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 from signstream.clients.process import SignstreamProcess, serve_process
 from signstream.config import model_repository_path, settings_from_env
-from signstream.lexicon.demo import write_demo_lexicon
 from signstream.triton.launcher import TritonOptions, TritonServer
 from signstream.v1 import signstream_pb2 as pb
 
 from .loadgen import LoadPlan, run_load
 from .options import DEMO_SENTENCE
 from .report import document, write_json
+from .run import workspace
 from .stats import summarize
 
 ENCODINGS = {"jpeg": pb.JPEG, "none": pb.NONE}
@@ -53,10 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = []
     with contextlib.ExitStack() as stack:
-        lexicon = stack.enter_context(tempfile.TemporaryDirectory(prefix="signstream-layouts-"))
-        write_demo_lexicon(lexicon)
-        log_dir = Path("logs")
-        log_dir.mkdir(exist_ok=True)
+        lexicon, log_dir = workspace(None, stack)
         triton = stack.enter_context(TritonServer(TritonOptions(
             model_repository_path(settings_from_env()), grpc_port=0, http_port=0, metrics_port=0,
             log_file=log_dir / "triton-layouts.log")))

@@ -6,6 +6,19 @@ import argparse
 DEMO_SENTENCE = ("¶hello", "¶name", "¶sign", "¶learn", "¶thank-you", "¶friend")
 ARRIVALS = ("all", "poisson")
 ENCODING_CHOICES = ("jpeg", "none")
+MAX_SOAK_MINUTES = 24 * 60
+
+
+def soak_minutes(text: str) -> float:
+    """--soak's value: minutes, more than 0 and at most a day (a soak is always bounded)."""
+    try:
+        minutes = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes minutes (a number), got {text!r}") from None
+    if not 0 < minutes <= MAX_SOAK_MINUTES:
+        raise argparse.ArgumentTypeError(
+            f"a soak runs more than 0 and at most {MAX_SOAK_MINUTES} minutes (24 h), got {text}")
+    return minutes
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--processes", type=int, default=0,
                    help="gateway processes of the started server (SO_REUSEPORT; 0 = one per core, serve's default)")
     p.add_argument("--workers", type=int, default=0, help="CPU threads per gateway process (0 = cores)")
-    p.add_argument("--streams", type=int, nargs="+", help="concurrent streams to sweep (default 1 4 8 16 24)")
+    p.add_argument("--streams", type=int, nargs="+",
+                   help="concurrent streams to sweep (default 1 4 8 16 24; with --soak the largest, default 8)")
     p.add_argument("--encodings", nargs="+", choices=ENCODING_CHOICES, default=["jpeg", "none"])
     p.add_argument("--signs", nargs="+", default=list(DEMO_SENTENCE), help="the K signs each stream sends")
     p.add_argument("--size", type=int, default=512, help="frame width and height")
@@ -30,4 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the Triton benchmarks: holistic through Triton vs in-process MediaPipe, and "
                         "perf_analyzer's concurrency sweep on holistic (default on; --no-triton skips them)")
     p.add_argument("--no-kernels", action="store_true", help="skip the numba vs NumPy kernel figures")
-    p.add_argument("--out", default="benchmarks/results", help="folder for bench[-quick].json/.md/.png")
+    p.add_argument("--soak", type=soak_minutes, metavar="MINUTES",
+                   help="instead of the figures: a soak of random streams (complete, cancelled, abandoned, bad "
+                        "inputs) for MINUTES (0 < MINUTES <= 1440), then checks: no lost or duplicated frame, every "
+                        "bad input's outcome, health, RSS and open FDs back within 5 %% (soak.json/.md; exit 1 "
+                        "if a check fails)")
+    p.add_argument("--seed", type=int, default=0, help="--soak: the seed of its random mix of streams")
+    p.add_argument("--out", default="benchmarks/results", help="folder for bench[-quick].json/.md/.png or soak.json/.md")

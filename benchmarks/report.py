@@ -31,6 +31,16 @@ def _cell(value) -> str:
     return str(value)
 
 
+def rows_table(rows: list[dict], headers: tuple[str, str] = ("figure", "target")) -> list[str]:
+    """Markdown lines: one row per figure (or check) with its value, target (criterion) and whether it
+    is met ("–" when it could not be measured)."""
+    lines = [f"| {headers[0]} | value | {headers[1]} | met |", "|---|---:|---:|:-:|"]
+    for row in rows:
+        met = {True: "yes", False: "**no**", None: "–"}[row["met"]]
+        lines.append(f"| {row['figure']} | {_cell(row['value'])} | {row['target']} | {met} |")
+    return lines
+
+
 def markdown(doc: dict) -> str:
     setup = doc["setup"]
     layout = (f"{setup['processes']} gateway process(es) × {setup['workers']} CPU threads"
@@ -38,10 +48,7 @@ def markdown(doc: dict) -> str:
     lines = [f"### {doc['benchmark']} — {doc['date']}, {doc['machine']}", "",
              f"`{doc['command']}` · {setup['size']}² frames · {len(setup['signs'])} signs per stream · "
              f"{layout} · arrivals {setup['arrivals']} · {setup['duration_s']:g} s per level", "",
-             "| figure | value | target | met |", "|---|---:|---:|:-:|"]
-    for row in doc.get("targets", []):
-        met = {True: "yes", False: "**no**", None: "–"}[row["met"]]
-        lines.append(f"| {row['figure']} | {_cell(row['value'])} | {row['target']} | {met} |")
+             *rows_table(doc.get("targets", []))]
     ceiling = doc.get("jpeg_ceiling", {})
     lines += ["", f"JPEG-encode ceiling for these frames: {_cell(ceiling.get('frames_per_s'))} frames/s "
                   f"({ceiling.get('frames_per_stream')} frames per stream).", "",

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from signstream.clients.process import SignstreamProcess, serve_process
+from signstream.clients.process import SignstreamProcess, metrics_flags, serve_process
 from signstream.config import Settings
 from signstream.lexicon import canonical_sign_id, open_lexicon
 from signstream.pipeline import SynthesisOptions
@@ -44,16 +44,22 @@ def _config(encoding: str, size: int, pacing: int = pb.ASAP, fps: float = 0.0) -
 
 
 class Server:
-    """The gateway under test: started here (`serve` on free ports) or given by --server."""
+    """The gateway under test: started here (`serve` on free ports, plus `flags` and `env`; with
+    `metrics`, its /metrics on free ports too, one per gateway process) or given by --server."""
 
-    def __init__(self, args: argparse.Namespace, lexicon: str, log_dir: Path):
+    def __init__(self, args: argparse.Namespace, lexicon: str, log_dir: Path, *flags: str, metrics: bool = False,
+                 env: dict[str, str] | None = None):
         self.process: SignstreamProcess | None = None
+        self.metrics_urls: list[str] = []
         if args.server:
             self.target, self.pid = args.server, args.server_pid
             return
+        if metrics:
+            metrics_flags_, self.metrics_urls = metrics_flags(args.processes or os.cpu_count() or 1)
+            flags = (*flags, *metrics_flags_)
         self.process, self.target = serve_process(
             lexicon, "--workers", str(args.workers), "--processes", str(args.processes), "--wholebody", "off",
-            "--triton-log-file", str(log_dir / "triton.log"), log_path=log_dir / "serve.log")
+            "--triton-log-file", str(log_dir / "triton.log"), *flags, log_path=log_dir / "serve.log", env=env)
         self.pid = None
 
     def __enter__(self) -> "Server":
@@ -84,6 +90,7 @@ def _load_level(server: Server, plan: LoadPlan, fps: float | None = None) -> dic
 
 
 async def _idle(server: Server, config: pb.SessionConfig, count: int) -> dict:
+    await asyncio.sleep(IDLE_SETTLE_S)           # the last level's connections finish closing first
     before = server.sample()
     calls, channels = await open_idle_streams(server.target, config, count)
     try:
@@ -105,32 +112,32 @@ async def _idle(server: Server, config: pb.SessionConfig, count: int) -> dict:
 async def _sustained(server: Server, plan: LoadPlan, every_s: float) -> dict:
     """Run `plan` while sampling the server's RSS every `every_s`; growth is the last sample against
     the first (taken once the load is running)."""
-    samples: list[tuple[float, int]] = []
-
-    async def sample() -> None:
-        while True:
-            await asyncio.sleep(every_s)
-            if (s := server.sample()) is not None:
-                samples.append((s.at, s.rss_bytes))
-
-    sampler = asyncio.create_task(sample())
-    try:
+    async with procstat.Sampler(server.pid, every_s) as sampler:
         records, start, end = await run_load(server.target, plan)
-    finally:
-        sampler.cancel()
-    out = {"minutes": round((end - start) / 60, 2), "streams": plan.streams,
-           "streams_done": sum(r.ok for r in records), "streams_failed": sum(not r.ok for r in records)}
-    if len(samples) >= 2:
-        (t0, first), (t1, last) = samples[0], samples[-1]
-        out.update({"rss_first_mib": round(first / 2**20, 1), "rss_last_mib": round(last / 2**20, 1),
-                    "rss_max_mib": round(max(r for _, r in samples) / 2**20, 1),
-                    "growth_share": round(last / first - 1, 3), "over_s": round(t1 - t0, 1),
-                    "rss_mib": [round(r / 2**20, 1) for _, r in samples]})
-    return out
+    return {"minutes": round((end - start) / 60, 2), "streams": plan.streams,
+            "streams_done": sum(r.ok for r in records), "streams_failed": sum(not r.ok for r in records),
+            **sampler.figures()}
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def workspace(lexicon_dir: str | None, stack: contextlib.ExitStack) -> tuple[str, Path]:
+    """(the lexicon folder: `lexicon_dir`, or else the demo lexicon built in a temporary folder that
+    `stack` removes; ./logs for the started servers' logs)."""
+    if lexicon_dir is None:
+        from signstream.lexicon.demo import write_demo_lexicon
+        lexicon_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="signstream-bench-"))
+        write_demo_lexicon(lexicon_dir)
+    log_dir = Path("logs")
+    log_dir.mkdir(exist_ok=True)
+    return lexicon_dir, log_dir
+
+
+def command_line() -> str:
+    """How this bench was run, for the result document."""
+    return "signstream bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
 
 
 def bench(args: argparse.Namespace) -> dict:
@@ -138,42 +145,35 @@ def bench(args: argparse.Namespace) -> dict:
     streams = args.streams or ([1, 16] if quick else [1, 4, 8, 16, 24])
     duration = args.duration or (3.0 if quick else 10.0)
     signs = tuple(args.signs)
-    command = "signstream bench " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:])
     doc = report.document(
-        "signstream bench" + (" --quick" if quick else ""), command,
+        "signstream bench" + (" --quick" if quick else ""), command_line(),
         setup={"size": args.size, "signs": list(signs), "duration_s": duration, "arrivals": args.arrivals,
                # a server given with --server has its own layout, which the bench cannot see
                "processes": None if args.server else args.processes or os.cpu_count(),
                "workers": None if args.server else args.workers or os.cpu_count(),
                "server": args.server or "started here"})
     with contextlib.ExitStack() as stack:
-        lexicon_dir = args.lexicon
-        if lexicon_dir is None:
-            from signstream.lexicon.demo import write_demo_lexicon
-            lexicon_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="signstream-bench-"))
-            write_demo_lexicon(lexicon_dir)
-        log_dir = Path("logs")
-        log_dir.mkdir(exist_ok=True)
+        lexicon_dir, log_dir = workspace(args.lexicon, stack)
         lexicon = open_lexicon(Settings(lexicon=lexicon_dir))
 
-        _progress("JPEG-encode ceiling for the same frames ...")
+        progress("JPEG-encode ceiling for the same frames ...")
         frames = ceiling.sentence_frames(lexicon, [canonical_sign_id(s) for s in signs], SynthesisOptions())
         images = ceiling.rendered(frames, args.size, args.size)
         doc["jpeg_ceiling"] = {"frames_per_s": round(ceiling.jpeg_ceiling(images, 1.0 if quick else 3.0), 1),
                                "frames_per_stream": len(frames)}
 
-        _progress(f"starting the server (--processes {args.processes}) ..." if not args.server else
+        progress(f"starting the server (--processes {args.processes}) ..." if not args.server else
                   f"benching {args.server} ...")
         server = stack.enter_context(Server(args, lexicon_dir, log_dir))
         # Warm every gateway process (each new connection may land on any) before anything counts;
         # memory growth is measured from here to the end of the run.
-        _progress("warming up ...")
+        progress("warming up ...")
         asyncio.run(run_load(server.target, LoadPlan(max(streams), signs, _config("jpeg", args.size), 1.0)))
         start_sample = server.sample()
         doc["load"] = {}
         for encoding in args.encodings:
             for s in streams:
-                _progress(f"{encoding.upper()} ASAP, {s} streams, {duration:g} s ...")
+                progress(f"{encoding.upper()} ASAP, {s} streams, {duration:g} s ...")
                 plan = LoadPlan(s, signs, _config(encoding, args.size), duration, args.arrivals)
                 doc["load"][f"{encoding}@{s}"] = _load_level(server, plan)
         jpeg = [v["frames_per_s"] for k, v in doc["load"].items() if k.startswith("jpeg@")]
@@ -184,12 +184,12 @@ def bench(args: argparse.Namespace) -> dict:
             doc["load"]["best_none_frames_per_s"] = max(none)
 
         s = args.realtime_streams
-        _progress(f"REALTIME 25 fps JPEG, {s} streams ...")
+        progress(f"REALTIME 25 fps JPEG, {s} streams ...")
         plan = LoadPlan(s, signs, _config("jpeg", args.size, pb.REALTIME, 25.0),
                         max(duration, 6.0 if quick else 15.0), args.arrivals, max_streams_per_worker=1)
         doc["realtime"] = _load_level(server, plan, fps=25.0)
 
-        _progress(f"{args.idle_streams} idle streams ...")
+        progress(f"{args.idle_streams} idle streams ...")
         doc["idle"] = asyncio.run(_idle(server, _config("jpeg", args.size), args.idle_streams))
         end_sample = server.sample()
         if start_sample and end_sample:
@@ -200,20 +200,20 @@ def bench(args: argparse.Namespace) -> dict:
 
         minutes = args.memory_minutes if args.memory_minutes is not None else (0.5 if quick else 5.0)
         if minutes > 0 and server.pid:
-            _progress(f"sustained load for the memory figure: 8 JPEG streams, {minutes:g} min ...")
+            progress(f"sustained load for the memory figure: 8 JPEG streams, {minutes:g} min ...")
             plan = LoadPlan(8, signs, _config("jpeg", args.size), minutes * 60, "poisson", think_s=0.2)
             doc.setdefault("memory", {})["sustained"] = asyncio.run(
                 _sustained(server, plan, every_s=max(2.0, minutes * 60 / 30)))
 
     if not args.no_kernels:
-        _progress("numba kernels vs NumPy references ...")
+        progress("numba kernels vs NumPy references ...")
         from . import kernels
         doc["kernels"] = kernels.summary(repeats=3 if quick else 7)
     if args.triton:
-        _progress("holistic through Triton vs in-process ...")
+        progress("holistic through Triton vs in-process ...")
         from . import extract, triton_perf
         doc["triton"] = extract.summary(frames=16 if quick else 24, repeats=2 if quick else 3)
-        _progress("perf_analyzer on holistic ...")
+        progress("perf_analyzer on holistic ...")
         with triton_perf.triton_for_perf(instances=2) as url:
             rows = triton_perf.sweep(url, [1, 2] if quick else [1, 2, 4], requests_per_window=8 if quick else 16)
         doc["triton"]["perf_analyzer"] = triton_perf.summarize(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -12,10 +13,12 @@ from pathlib import Path
 
 
 class SignstreamProcess:
-    def __init__(self, args: list[str], ready_prefix: str, log_path: Path | None = None):
+    def __init__(self, args: list[str], ready_prefix: str, log_path: Path | None = None,
+                 env: dict[str, str] | None = None):
         self.args = args
         self.ready_prefix = ready_prefix
         self.log_path = log_path
+        self.env = env                        # added to this process's environment
         self.lines: list[str] = []
         self.process: subprocess.Popen | None = None
         self._ready = threading.Event()
@@ -31,7 +34,8 @@ class SignstreamProcess:
         """Start `python -m signstream ARGS` and wait for its ready line; RuntimeError (with the
         output's tail) if it exits first or takes longer than `timeout` seconds."""
         self.process = subprocess.Popen([sys.executable, "-m", "signstream", *self.args], stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                         stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                         env={**os.environ, **self.env} if self.env else None)
         threading.Thread(target=self._pump, daemon=True).start()
         deadline = time.monotonic() + timeout
         while not self._ready.wait(0.2):
@@ -75,13 +79,30 @@ class SignstreamProcess:
 SERVE_READY = "SignStream serving"      # the line `signstream serve` prints once every gateway is SERVING
 
 
-def serve_process(lexicon: str, *flags: str, log_path: Path | None = None) -> tuple[SignstreamProcess, str]:
-    """`signstream serve` on a free loopback port with metrics off, plus `flags`; not started yet.
-    Returns the process and its gRPC target."""
+def serve_process(lexicon: str, *flags: str, log_path: Path | None = None,
+                  env: dict[str, str] | None = None) -> tuple[SignstreamProcess, str]:
+    """`signstream serve` on a free loopback port with metrics off, plus `flags` (and `env` added to
+    its environment); not started yet. Returns the process and its gRPC target."""
     from signstream.triton.launcher import free_port
 
     port = free_port()
     process = SignstreamProcess(["serve", "--port", str(port), "--metrics-port", "-1", "--lexicon", lexicon, *flags],
-                                SERVE_READY, log_path)
+                                SERVE_READY, log_path, env)
     return process, f"127.0.0.1:{port}"
 
+
+def metrics_flags(processes: int, host: str = "127.0.0.1") -> tuple[list[str], list[str]]:
+    """Flags giving `serve --processes N` its /metrics on free ports (gateway i serves on M + i),
+    and the N URLs. Pass the flags after serve_process's own: the last --metrics-port wins."""
+    from signstream.triton.launcher import free_port
+
+    for _ in range(100):
+        first = free_port(host)
+        try:
+            for i in range(1, processes):
+                with socket.socket() as s:
+                    s.bind((host, first + i))
+        except OSError:
+            continue
+        return ["--metrics-port", str(first)], [f"http://{host}:{first + i}/metrics" for i in range(processes)]
+    raise RuntimeError(f"no {processes} consecutive free ports on {host}")

@@ -9,12 +9,15 @@ from signstream.bench import options
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure streaming latency and throughput against a gateway",
                        description="Load-generate S concurrent Synthesize streams against a gateway (started "
-                                   "here unless --server) and print every performance figure beside its target.")
+                                   "here unless --server) and print every performance figure beside its target; "
+                                   "or, with --soak MINUTES, soak it with random streams and check it afterwards.")
     options.add_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from signstream.bench.run import main
-
+    if args.soak is not None:
+        from signstream.bench.soak import main
+    else:
+        from signstream.bench.run import main
     return main(args)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from signstream.bench import procstat
-from signstream.bench.loadgen import LoadPlan, channel, open_idle_streams, run_load, run_stream
+from signstream.bench.loadgen import Interrupt, Job, LoadPlan, channel, open_idle_streams, run_load, run_stream
 from signstream.bench.stats import in_order, summarize
 from signstream.lexicon.demo import demo_signs
 from signstream.pipeline import output_length
@@ -173,6 +173,47 @@ def test_idle_streams_are_open_until_cancelled(gateway):
 
     before, opened, still, closed = asyncio.run(main())
     assert (opened, still, closed) == (before + 5, before + 5, before)
+
+
+INTERRUPTS = [  # (interrupt, status, frames read): SIGNS send hello, name, then the unknown sign
+    (Interrupt(0), "CANCELLED", 0),                                          # before the first frame
+    (Interrupt(5), "CANCELLED", 5),                                          # mid-sign
+    (Interrupt(2, after_half_close=True), "CANCELLED", None),                # after the half-close
+    (Interrupt(7, action="abandon", stall_s=0.3), "ABANDONED", 7),           # stops reading, keeps the call
+    (Interrupt(10_000), "OK", None),                                         # a cut never reached
+]
+
+
+@pytest.mark.parametrize("interrupt, status, frames", INTERRUPTS)
+def test_an_interrupted_stream_stops_where_asked_and_the_gateway_closes_it(gateway, interrupt, status, frames):
+    read = lambda: gateway.metric(OPEN, rpc="Synthesize")    # noqa: E731
+    expected = output_length([LENGTHS["hello"], LENGTHS["name"]], 3, 1)
+
+    async def main():
+        before = read()
+        async with channel(gateway.target) as ch:
+            record = await run_stream(ch, plan(pb.JPEG), interrupt)
+            await asyncio.sleep(0.2)                 # an abandoned call stays open until the channel goes
+            during = read()
+        return record, during - before, await _poll(read, before) - before
+
+    record, during, after = asyncio.run(main())
+    assert record.status == status and in_order(record)
+    assert len(record.indexes) == (expected if status == "OK" else frames if frames is not None else len(record.indexes))
+    if interrupt.after_half_close:                   # cut 2 frames after the half-close (the notice comes last)
+        assert sum(a > record.half_closed for a in record.arrivals) == 2 and not record.notices
+    assert during == (1 if status == "ABANDONED" else 0) and after == 0
+
+
+def test_a_mixed_load_runs_each_job_on_its_own_connection_and_tags_its_record(gateway):
+    jobs = [Job(plan(pb.NONE), None, "whole"), Job(plan(pb.JPEG), Interrupt(3), "cut")]
+    records, _, _ = asyncio.run(run_load(gateway.target, LoadPlan(2, (), pb.SessionConfig(), 30.0, max_streams_per_worker=2),
+                                         jobs=lambda rng: rng.choice(jobs)))
+    assert len(records) == 4
+    for r in records:
+        assert r.tag in ("whole", "cut") and in_order(r)
+        assert (r.status, len(r.indexes)) == (("OK", output_length([LENGTHS["hello"], LENGTHS["name"]], 3, 1))
+                                             if r.tag == "whole" else ("CANCELLED", 3))
 
 
 def test_procstat_samples_this_process():
