@@ -155,18 +155,23 @@ class Pacer:
         return 0.0
 
 
-_canvases = threading.local()       # per CPU thread: one reusable canvas per size
+_canvases = threading.local()       # per CPU thread: the scratch canvases of the sizes drawn last
+CANVASES_PER_THREAD = 4              # sizes kept per thread (a 4096² canvas is 48 MiB)
 
 
 def _thread_canvas(width: int, height: int) -> np.ndarray:
     """This thread's scratch canvas: a frame that is encoded to bytes before `_draw` returns can be
-    drawn into the same memory every time, instead of faulting in a fresh one per frame."""
+    drawn into the same memory every time, instead of faulting in a fresh one per frame. Only the
+    CANVASES_PER_THREAD sizes used last are kept, so clients asking for many sizes cost bounded memory."""
     cache = getattr(_canvases, "by_size", None)
     if cache is None:
-        cache = _canvases.by_size = {}
-    canvas = cache.get((width, height))
+        cache = _canvases.by_size = collections.OrderedDict()
+    canvas = cache.pop((width, height), None)
     if canvas is None:
-        canvas = cache[(width, height)] = np.zeros((height, width, 3), dtype=np.uint8)
+        canvas = np.zeros((height, width, 3), dtype=np.uint8)
+    cache[(width, height)] = canvas                # most recently used last
+    while len(cache) > CANVASES_PER_THREAD:
+        cache.popitem(last=False)
     return canvas
 
 

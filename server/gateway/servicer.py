@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 REQUEST_QUEUE = 64          # sign IDs / frames read ahead of synthesis, per stream
 MAX_LIST_LIMIT = 10_000
+CANCEL_SETTLE_S = 0.05      # see _first_config
 _END = object()
 
 
@@ -99,6 +100,10 @@ class SignStreamService(pb_grpc.SignStreamServicer):
     # -- streams --------------------------------------------------------------------------------
     async def _first_config(self, requests: AsyncIterator, rpc: str) -> pb.SessionConfig:
         first = await anext(requests, None)
+        if first is None:
+            # No request at all: the client half-closed, or cancelled. A cancelled call is cancelled here
+            # (grpc cancels the handler at the loop's next turns), so a client that went away is not an error.
+            await asyncio.sleep(CANCEL_SETTLE_S)
         if first is None or first.WhichOneof("item") != "config":
             raise InvalidArgument(f"{rpc}: the first message must be a SessionConfig (got "
                                   f"{'nothing' if first is None else first.WhichOneof('item')})", field="config")
