@@ -59,7 +59,7 @@ class FrameKind(enum.IntEnum):
 
 
 TRANSITIONS = ("linear", "smooth")      # linear: the seed's (DESIGN §4.2); smooth: kernels/transition_smooth.py
-SMOOTH_STEP_FACTOR = 1.5               # smooth transitions: no wrist step above 1.5 x the signs' p95 step
+SMOOTH_STEP_FACTOR = 1.5               # smooth transitions: no wrist step above 1.5 x the joined signs' p95 step
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class Sentence:
         self._last: np.ndarray | None = None          # linear: the last frame released
         self._held: np.ndarray | None = None          # smooth: the last sign from its last released frame on
         self._held_id = ""
-        self._steps: list[np.ndarray] = []            # smooth: wrist steps of the sign frames kept so far
+        self._shown: np.ndarray | None = None         # smooth: the last sign from its first shown frame on
 
     def add(self, sign_id: str, frames: np.ndarray) -> Chunk:
         """frames (T, K, 3) of one sign clip -> the Chunk it releases."""
@@ -169,16 +169,22 @@ class Sentence:
         out, kinds = insert_clip(frames, m), sign_kinds(frames.shape[0], m)
         return (out[1:], kinds[1:]) if skip_first else (out, kinds)
 
-    def _transition_length(self, a: np.ndarray, b: np.ndarray) -> int:
+    def _transition_length(self, a: np.ndarray, b: np.ndarray, before: np.ndarray, after: np.ndarray,
+                           sure: int) -> int:
         """num_interpolation, or more when the junction is far: no wrist step above SMOOTH_STEP_FACTOR x
-        the 95th percentile of both wrists' steps in the sign frames kept so far (the sentence's
-        in-sign p95 as far as it is known; inserted frames divide a sign's steps by m + 1)."""
+        the 95th percentile of both wrists' steps in the two signs joined, as shown. `before` is all the
+        previous sign shows; of `after`, the incoming sign from its first shown frame, the first `sure`
+        frames are shown for certain and a later join may trim any of the rest, so the bound takes the
+        smallest p95 over those possible ends: it holds whatever the next join trims. Inserted frames
+        divide a sign's steps by m + 1."""
         n = self.options.num_interpolation
-        steps = np.concatenate(self._steps)
-        if steps.size == 0 or not np.percentile(steps, 95) > 0:
+        known = smooth.wrist_steps(before, self._aspect)
+        p95s = [np.percentile(steps, 95) for end in range(sure, after.shape[0] + 1)
+                if (steps := np.concatenate([known, smooth.wrist_steps(after[:end], self._aspect)])).size]
+        p95 = min(p95s, default=0.0) / (self.options.num_insert_interpolation + 1)
+        if not p95 > 0:
             return n
-        limit = SMOOTH_STEP_FACTOR * float(np.percentile(steps, 95)) / (self.options.num_insert_interpolation + 1)
-        return smooth.transition_length(a, b, limit, n, MAX_NUM_INTERPOLATION, self._aspect)
+        return smooth.transition_length(a, b, SMOOTH_STEP_FACTOR * p95, n, MAX_NUM_INTERPOLATION, self._aspect)
 
     def _add_smooth(self, sign_id: str, s: np.ndarray) -> Chunk:
         parts, kinds, tail, tail_of, head = [], [], 0, "", 0
@@ -190,18 +196,17 @@ class Sentence:
                 parts.append(frames)
                 kinds.append(frame_kinds)
                 tail, tail_of = len(frames), self._held_id
-                self._steps.append(smooth.wrist_steps(kept, self._aspect))
         start = smooth.tail_start(s.shape[0], head)
-        self._steps.append(smooth.wrist_steps(s[head : start + 1], self._aspect))   # only frames that are shown
         if self._held is not None and self.options.num_interpolation > 0:
             a, b = kept[-1], s[head]
-            n = self._transition_length(a, b)
+            n = self._transition_length(a, b, self._shown[: self._shown.shape[0] - cut_tail], s[head:],
+                                         start + 1 - head)
             parts.append(smooth.smooth_transition(a, b, n, self._aspect))
             kinds.append(np.full(n, FrameKind.TRANSITION, dtype=np.uint8))
         frames, frame_kinds = self._release(s[head : start + 1], skip_first=False)
         parts.append(frames)
         kinds.append(frame_kinds)
-        self._held, self._held_id = s[start:], sign_id
+        self._held, self._held_id, self._shown = s[start:], sign_id, s[head:]
         return Chunk(sign_id, np.concatenate(parts), np.concatenate(kinds), tail, tail_of)
 
     def finish(self) -> Chunk | None:
@@ -210,7 +215,6 @@ class Sentence:
         if held is None or held.shape[0] <= 1:
             return None
         frames, kinds = self._release(held, skip_first=True)
-        self._steps.append(smooth.wrist_steps(held, self._aspect))
         self._held = held[-1:]                         # a later sign still joins the last frame
         return Chunk(self._held_id, frames, kinds)
 

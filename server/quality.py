@@ -25,9 +25,10 @@ Definitions
   `transition_length`): the largest step of either wrist in a junction over the p95 of both wrists'
   in-sign steps in the two signs it joins (worst_wrist_adjacent). That reference is larger wherever one
   hand signs fast and the other slowly, so the per-joint figure is the stricter of the two. The
-  done-when figure (issue 7) is worst_wrist_pooled: the largest step of either wrist in any junction
-  over the p95 of both wrists' in-sign steps over the whole sentence — "the in-sign 95th percentile"
-  of wrist motion, which is also what the `smooth` transition bounds (server/pipeline.py).
+  done-when figure (issue 7) is worst_wrist_adjacent: a transition is held to the speed of the signing
+  it joins, which is what the `smooth` transition bounds (server/pipeline.py). worst_wrist_pooled
+  takes both wrists' in-sign p95 over the whole sentence instead; a stream cannot know it while the
+  sentence is still arriving, so it is reported, not bounded.
 - jerk: |third difference of a wrist's position| · fps³ in px/s³ over four consecutive frames where
   the wrist is valid; "sign" windows have only in-sign steps, "transition" windows touch a junction.
 - missing hand: a frame in which none of the hand's 21 (flagged) points is valid.

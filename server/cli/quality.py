@@ -86,13 +86,13 @@ def _num(value: float | None, digits: int = 2) -> str:
 def table_lines(labels: Sequence[str], qualities: Sequence[SentenceQuality]) -> list[str]:
     """Markdown table, one row per sentence."""
     lines = ["| results | frames | arm CV sign / all frames | worst wrist step / p95 (junction) | "
-             "worst wrist step / both wrists' in-sign p95 | worst body joint step / p95 | "
+             "worst wrist step / both wrists' p95 in the signs joined | worst body joint step / p95 | "
              "wrist jerk p95 sign / transition (px/s³) | missing hand | "
              "NaN/inf | missing drawn |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, q in zip(labels, qualities):
         d = q.to_dict()
-        ww, wa, wj = d["worst_wrist"], d["worst_wrist_pooled"], d["worst_joint"]
+        ww, wa, wj = d["worst_wrist"], d["worst_wrist_adjacent"], d["worst_joint"]
         jerk, checks = d["jerk"], d["checks"]
         where = f" ({ww['joint']}, {ww['from']} → {ww['to']})" if ww["joint"] else ""
         lines.append(
