@@ -24,6 +24,7 @@ def session_config(args: argparse.Namespace, **overrides) -> pb.SessionConfig:
         num_insert_interpolation=args.num_insert_interpolation,
         normalization=getattr(args, "normalization", "") or "",
         transition=getattr(args, "transition", "") or "",
+        keypoint_filter=getattr(args, "keypoint_filter", "") or "",
     )
     for name, value in overrides.items():
         setattr(config, name, value)

@@ -89,7 +89,7 @@ def generate(request: GenerateRequest, lexicon: Lexicon) -> GenerateResult:
 
     seconds["kernel warm-up"] = warm_up()  # numba: compile or load the cache, kept out of synthesis
     t2 = time.perf_counter()
-    chunks = synthesize(((c.sign_id, c.frames) for c in clips), style, options)
+    chunks = synthesize(((c.sign_id, c.frames, c.fps) for c in clips), style, options)
     sentence = SentenceFrames.from_chunks(chunks)
     seconds["synthesize"] = time.perf_counter() - t2
 

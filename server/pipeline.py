@@ -15,6 +15,7 @@ import numpy as np
 
 from signstream.errors import InvalidArgument
 from signstream.kernels import layout as L
+from signstream.kernels import jitter
 from signstream.kernels import transition_smooth as smooth
 from signstream.kernels.interpolate import insert_clip, transition
 from signstream.kernels.normalize import normalize_clip
@@ -58,6 +59,8 @@ class FrameKind(enum.IntEnum):
     INSERTED = 2
 
 
+KEYPOINT_FILTERS = ("none", "one_euro")  # one_euro: kernels/jitter.py on the clip before normalization
+CLIP_FILTER_LOOKAHEAD = 2               # a whole clip is known, so its filter may look 2 frames ahead
 TRANSITIONS = ("linear", "smooth")      # linear: the seed's (DESIGN §4.2); smooth: kernels/transition_smooth.py
 SMOOTH_STEP_FACTOR = 1.5               # smooth transitions: no wrist step above 1.5 x the joined signs' p95 step
 
@@ -68,6 +71,7 @@ class SynthesisOptions:
     num_insert_interpolation: int = 0
     normalization: str = "signmail"
     transition: str = "linear"
+    keypoint_filter: str = "none"
 
     def validated(self) -> "SynthesisOptions":
         """Return self, or raise InvalidArgument naming the field and its limit."""
@@ -81,6 +85,9 @@ class SynthesisOptions:
                 f"num_insert_interpolation must be 0..{MAX_NUM_INSERT_INTERPOLATION}, got {self.num_insert_interpolation}",
                 field="num_insert_interpolation",
             )
+        if self.keypoint_filter not in KEYPOINT_FILTERS:
+            raise InvalidArgument(f"keypoint_filter {self.keypoint_filter!r} is not known; choose one of "
+                                  f"{list(KEYPOINT_FILTERS)}", field="keypoint_filter")
         if self.transition not in TRANSITIONS:
             raise InvalidArgument(f"transition {self.transition!r} is not known; choose one of {list(TRANSITIONS)}",
                                   field="transition")
@@ -146,9 +153,12 @@ class Sentence:
         self._held_id = ""
         self._shown: np.ndarray | None = None         # smooth: the last sign from its first shown frame on
 
-    def add(self, sign_id: str, frames: np.ndarray) -> Chunk:
-        """frames (T, K, 3) of one sign clip -> the Chunk it releases."""
+    def add(self, sign_id: str, frames: np.ndarray, fps: float = jitter.FPS) -> Chunk:
+        """frames (T, K, 3) of one sign clip (at `fps`) -> the Chunk it releases."""
         clip = L.check_frames(frames)
+        if self.options.keypoint_filter == "one_euro":
+            clip = jitter.filter_clip(clip, jitter.JitterParams(fps=fps, lookahead=CLIP_FILTER_LOOKAHEAD,
+                                                                aspect=self._aspect))
         normalized = self._normalize(clip)
         if self.options.transition == "smooth":
             return self._add_smooth(sign_id, normalized)
@@ -219,10 +229,10 @@ class Sentence:
         return Chunk(self._held_id, frames, kinds)
 
 
-def synthesize(clips: Iterable[tuple[str, np.ndarray]], style: Style | StyleParams,
+def synthesize(clips: Iterable[tuple], style: Style | StyleParams,
                options: SynthesisOptions) -> list[Chunk]:
     """Whole sentence at once (the batch path): the chunks in order."""
     sentence = Sentence(style, options)
-    chunks = [sentence.add(sign_id, frames) for sign_id, frames in clips]
+    chunks = [sentence.add(*clip) for clip in clips]          # (sign_id, frames) or (sign_id, frames, fps)
     last = sentence.finish()
     return chunks + ([last] if last is not None else [])

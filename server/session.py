@@ -28,6 +28,7 @@ import numpy as np
 from signstream.errors import (CorruptClip, InvalidArgument, InvalidSignId, LexiconNotFound, StoreUnavailable,
                                UnknownSign)
 from signstream.extract.base import FrameExtractor
+from signstream.kernels.jitter import JitterFilter, JitterParams
 from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
 from signstream.pipeline import NORMALIZERS, Chunk, FrameKind, Sentence, SynthesisOptions
 from signstream.render.encode import get_encoder
@@ -282,8 +283,8 @@ class SynthesisSession(_Session):
             return
         if self.fps is None:
             self.fps = clip.fps
-        chunk = await _timed(self.observe, "normalize",
-                             _run_at(self.executor, self._writer.index, self._sentence.add, sign_id, clip.frames))
+        chunk = await _timed(self.observe, "normalize", _run_at(self.executor, self._writer.index, self._sentence.add,
+                                                                sign_id, clip.frames, clip.fps))
         async for frame in self._write(chunk):
             yield frame
 
@@ -327,8 +328,13 @@ class RetargetSession(_Session):
         self._normalize_pair = NORMALIZERS[spec.options.normalization](style)
         self._kinds = np.array([FrameKind.SIGN], dtype=np.uint8)
         self.fps = spec.fps or DEFAULT_FPS
+        # Extracted keypoints arrive one frame at a time: the filter runs causally (no added latency).
+        self._filter = (JitterFilter(JitterParams(fps=self.fps, aspect=style.width / style.height))
+                        if spec.options.keypoint_filter == "one_euro" else None)
 
     def _normalize(self, frame: np.ndarray) -> np.ndarray:
+        if self._filter is not None:
+            frame = self._filter.push(frame)
         if self._first is None:
             self._first = frame
         return self._normalize_pair(np.stack([self._first, frame]))[1:]

@@ -7,7 +7,7 @@ import sys
 
 from signstream.generate import GenerateRequest, generate
 from signstream.lexicon import open_lexicon
-from signstream.pipeline import NORMALIZERS, TRANSITIONS, SynthesisOptions
+from signstream.pipeline import KEYPOINT_FILTERS, NORMALIZERS, TRANSITIONS, SynthesisOptions
 
 from .common import add_gateway_client_flags, add_lexicon_flags, channel_security_from_args, settings_from_args
 
@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--transition", default="linear", choices=TRANSITIONS,
                    help="linear (the seed's, default) or smooth (joined where the poses meet, bones turned "
                         "with minimum-jerk timing; at least --num_interpolation frames)")
+    p.add_argument("--keypoint-filter", default="none", choices=KEYPOINT_FILTERS,
+                   help="none (default) or one_euro: a jitter filter on each sign clip's keypoints")
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     request = GenerateRequest(
         sign_ids=tuple(args.sign_ids),
         options=SynthesisOptions(args.num_interpolation, args.num_insert_interpolation, args.normalization,
-                                 args.transition),
+                                 args.transition, args.keypoint_filter),
         style_image_path=args.style_image_path,
         allow_default_style=args.allow_default_style,
         out_dir=args.out,

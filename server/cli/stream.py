@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num_insert_interpolation", type=int, default=0)
     p.add_argument("--normalization", default="", help="signmail (default) or retarget")
     p.add_argument("--transition", default="", help="linear (default) or smooth")
+    p.add_argument("--keypoint-filter", default="", help="none (default) or one_euro (causal for Retarget)")
     p.add_argument("--encoding", choices=("JPEG", "PNG", "RAW_RGB", "H264", "NONE"), default="JPEG")
     p.add_argument("--pacing", choices=("ASAP", "REALTIME"), default="ASAP")
     p.add_argument("--width", type=int, default=0)

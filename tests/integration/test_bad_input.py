@@ -122,6 +122,8 @@ ROWS = [
         detail="normalization"),
     Row("unknown transition", pb.SessionConfig(transition="cubic"), HELLO, status="INVALID_ARGUMENT",
         detail="transition"),
+    Row("unknown keypoint filter", pb.SessionConfig(keypoint_filter="kalman"), HELLO, status="INVALID_ARGUMENT",
+        detail="keypoint_filter"),
     # -- Retarget frames: a Notice each, then the next frame is rendered ------------------------------------
     Row("Retarget frame: not an image", CONFIG, (b"hello, world", PERSON), rpc="Retarget",
         notices=("INVALID_IMAGE",), frames=1),

@@ -157,3 +157,30 @@ def test_an_unknown_transition_is_refused():
     with pytest.raises(InvalidArgument, match="transition 'cubic'") as error:
         SynthesisOptions(transition="cubic").validated()
     assert error.value.field == "transition"
+
+
+def _jitter(frames: np.ndarray) -> float:
+    """Mean frame-to-frame step of the body's valid points."""
+    body = frames[:, L.BODY, :2].astype(np.float64)
+    ok = (frames[1:, L.BODY, 2] > 0) & (frames[:-1, L.BODY, 2] > 0)
+    return float(np.linalg.norm(np.diff(body, axis=0), axis=-1)[ok].mean())
+
+
+def test_the_one_euro_keypoint_filter_smooths_each_clip_before_normalization(demo_by_id):
+    from signstream.kernels import jitter
+    from signstream.pipeline import CLIP_FILTER_LOOKAHEAD, NORMALIZERS
+    from signstream.style import default_style
+
+    rng = np.random.default_rng(3)
+    clip = demo_by_id["hello"].copy()
+    valid = clip[:, L.BODY, 2] > 0
+    clip[:, L.BODY, :2] += np.where(valid[..., None], rng.normal(0, 0.004, clip[:, L.BODY, :2].shape), 0)
+    style = default_style(960, 540)
+    opts = SynthesisOptions(num_interpolation=0, keypoint_filter="one_euro")
+    got = Sentence(style, opts).add("hello", clip, 25.0).frames
+    params = jitter.JitterParams(fps=25.0, lookahead=CLIP_FILTER_LOOKAHEAD, aspect=960 / 540)
+    np.testing.assert_array_equal(got, NORMALIZERS["signmail"](style)(jitter.filter_clip(clip, params)))
+    plain = Sentence(style, SynthesisOptions(num_interpolation=0)).add("hello", clip).frames
+    assert _jitter(got) < 0.6 * _jitter(plain)
+    with pytest.raises(InvalidArgument, match="keypoint_filter 'kalman'"):
+        SynthesisOptions(keypoint_filter="kalman").validated()

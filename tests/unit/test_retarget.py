@@ -361,3 +361,22 @@ def test_retarget_stream_uses_the_chosen_normalization():
     retarget = NORMALIZERS["retarget"](default_style())
     for t in range(len(clip)):
         np.testing.assert_array_equal(got[t], retarget(np.stack([clip[0], clip[t]]))[1])
+
+
+def test_retarget_stream_filters_extracted_keypoints_causally_when_asked():
+    from signstream.kernels.jitter import JitterFilter, JitterParams
+
+    clip = demo_signs()[6].frames[:12].copy()
+    rng = np.random.default_rng(5)
+    ok = clip[:, :18, 2] > 0
+    clip[:, :18, :2] += np.where(ok[..., None], rng.normal(0, 0.004, clip[:, :18, :2].shape), 0).astype(np.float32)
+    config = pb.SessionConfig(encoding=pb.NONE, keypoint_filter="one_euro")
+    with ThreadPoolExecutor(2) as pool:
+        got = asyncio.run(_stream(open_retarget(spec_from_config(config), _FakeExtractor(list(clip)), pool),
+                                  [_png(32, 32)] * len(clip)))
+    assert len(got) == len(clip)                                     # causal: a frame out per frame in
+    one_euro = JitterFilter(JitterParams(fps=25.0, aspect=1.0))
+    filtered = [one_euro.push(frame) for frame in clip]
+    signmail = NORMALIZERS["signmail"](default_style())
+    for t in range(len(clip)):
+        np.testing.assert_array_equal(got[t], signmail(np.stack([filtered[0], filtered[t]]))[1])
