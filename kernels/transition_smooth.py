@@ -296,13 +296,21 @@ def smooth_transition(a: np.ndarray, b: np.ndarray, n: int, aspect: float = 1.0)
                                     PARENT, MODE, ORDER, L.POINT_GROUP, L.KNEES_AND_ANKLES)
 
 
-def wrist_steps(frames: np.ndarray, aspect: float = 1.0) -> np.ndarray:
-    """Frame-to-frame steps of both body wrists (pixel-proportional units) wherever a wrist is present
-    in both frames of the step: (T, K, 3) -> 1-D float64."""
+def wrist_step_table(frames: np.ndarray, aspect: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Frame-to-frame steps of both body wrists (pixel-proportional units), (T−1, 2) float64, and
+    whether each wrist is present in both frames of the step, (T−1, 2) bool. Row t is the step from
+    frame t to t+1, so the steps of frames[:e] are the first e − 1 rows."""
     xy = frames[:, WRISTS, :2].astype(np.float64) * np.array([aspect, 1.0])
     present = frames[:, WRISTS, 2] > 0
     step = np.hypot(*np.moveaxis(np.diff(xy, axis=0), -1, 0))
-    return step[present[1:] & present[:-1]]
+    return step, present[1:] & present[:-1]
+
+
+def wrist_steps(frames: np.ndarray, aspect: float = 1.0) -> np.ndarray:
+    """Frame-to-frame steps of both body wrists (pixel-proportional units) wherever a wrist is present
+    in both frames of the step: (T, K, 3) -> 1-D float64."""
+    step, ok = wrist_step_table(frames, aspect)
+    return step[ok]
 
 
 def _largest_wrist_step(a: np.ndarray, b: np.ndarray, n: int, aspect: float) -> float:

@@ -151,7 +151,8 @@ class Sentence:
         self._last: np.ndarray | None = None          # linear: the last frame released
         self._held: np.ndarray | None = None          # smooth: the last sign from its last released frame on
         self._held_id = ""
-        self._shown: np.ndarray | None = None         # smooth: the last sign from its first shown frame on
+        self._shown: tuple[np.ndarray, np.ndarray] | None = None   # smooth: wrist_step_table of the last
+                                                                   # sign from its first shown frame on
 
     def add(self, sign_id: str, frames: np.ndarray, fps: float = jitter.FPS) -> Chunk:
         """frames (T, K, 3) of one sign clip (at `fps`) -> the Chunk it releases."""
@@ -179,18 +180,18 @@ class Sentence:
         out, kinds = insert_clip(frames, m), sign_kinds(frames.shape[0], m)
         return (out[1:], kinds[1:]) if skip_first else (out, kinds)
 
-    def _transition_length(self, a: np.ndarray, b: np.ndarray, before: np.ndarray, after: np.ndarray,
-                           sure: int) -> int:
+    def _transition_length(self, a: np.ndarray, b: np.ndarray, before: np.ndarray,
+                           after: tuple[np.ndarray, np.ndarray], sure: int) -> int:
         """num_interpolation, or more when the junction is far: no wrist step above SMOOTH_STEP_FACTOR x
-        the 95th percentile of both wrists' steps in the two signs joined, as shown. `before` is all the
-        previous sign shows; of `after`, the incoming sign from its first shown frame, the first `sure`
-        frames are shown for certain and a later join may trim any of the rest, so the bound takes the
-        smallest p95 over those possible ends: it holds whatever the next join trims. Inserted frames
-        divide a sign's steps by m + 1."""
+        the 95th percentile of both wrists' steps in the two signs joined, as shown. `before` holds the
+        steps of all the previous sign shows; `after` is the wrist_step_table of the incoming sign from
+        its first shown frame, of which the first `sure` frames are shown for certain and a later join
+        may trim any of the rest, so the bound takes the smallest p95 over those possible ends: it holds
+        whatever the next join trims. Inserted frames divide a sign's steps by m + 1."""
         n = self.options.num_interpolation
-        known = smooth.wrist_steps(before, self._aspect)
-        p95s = [np.percentile(steps, 95) for end in range(sure, after.shape[0] + 1)
-                if (steps := np.concatenate([known, smooth.wrist_steps(after[:end], self._aspect)])).size]
+        step, ok = after
+        p95s = [np.percentile(steps, 95) for end in range(sure, step.shape[0] + 2)
+                if (steps := np.concatenate([before, step[: end - 1][ok[: end - 1]]])).size]
         p95 = min(p95s, default=0.0) / (self.options.num_insert_interpolation + 1)
         if not p95 > 0:
             return n
@@ -207,16 +208,18 @@ class Sentence:
                 kinds.append(frame_kinds)
                 tail, tail_of = len(frames), self._held_id
         start = smooth.tail_start(s.shape[0], head)
+        shown = smooth.wrist_step_table(s[head:], self._aspect)
         if self._held is not None and self.options.num_interpolation > 0:
             a, b = kept[-1], s[head]
-            n = self._transition_length(a, b, self._shown[: self._shown.shape[0] - cut_tail], s[head:],
-                                         start + 1 - head)
+            step, ok = self._shown                   # the previous sign: its steps up to the kept end
+            last = step.shape[0] - cut_tail
+            n = self._transition_length(a, b, step[:last][ok[:last]], shown, start + 1 - head)
             parts.append(smooth.smooth_transition(a, b, n, self._aspect))
             kinds.append(np.full(n, FrameKind.TRANSITION, dtype=np.uint8))
         frames, frame_kinds = self._release(s[head : start + 1], skip_first=False)
         parts.append(frames)
         kinds.append(frame_kinds)
-        self._held, self._held_id, self._shown = s[start:], sign_id, s[head:]
+        self._held, self._held_id, self._shown = s[start:], sign_id, shown
         return Chunk(sign_id, np.concatenate(parts), np.concatenate(kinds), tail, tail_of)
 
     def finish(self) -> Chunk | None:
