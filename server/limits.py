@@ -4,22 +4,21 @@ Plain Python, no gRPC: the gateway asks `Admission` before it opens a stream and
 `StreamWatch` per stream, which says when that stream has outstayed a limit and with which error.
 
     admission = Admission(limits)
-    with admission.stream():                  # admit() ... leave(); Overloaded beyond max_streams
-        watch = StreamWatch(limits)
-        watch.waiting()                       # reading the next request
-        watch.working()                       # making frames
-        watch.sending()                       # a frame handed to the transport, not yet taken
-        watch.overdue(time.monotonic())       # StreamTimeout once a limit has passed, else None
+    admission.admit()                         # Overloaded beyond max_streams; leave() when it ends
+    watch = StreamWatch(limits)
+    watch.waiting()                           # reading the next request
+    watch.working()                           # making frames
+    watch.sending()                           # a frame handed to the transport, not yet taken
+    watch.overdue(time.monotonic())           # StreamTimeout once a limit has passed, else None
 
 A client that stops reading holds one frame in the transport and LOOKAHEAD frames being made, so it
 costs bounded memory; the watch ends it after `send_timeout_s`.
 """
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from signstream.errors import InvalidArgument, LimitExceeded, Overloaded, StreamTimeout
@@ -72,14 +71,6 @@ class Admission:
     def leave(self) -> None:
         with self._lock:
             self._open -= 1
-
-    @contextlib.contextmanager
-    def stream(self) -> Iterator[None]:
-        self.admit()
-        try:
-            yield
-        finally:
-            self.leave()
 
 
 class StreamWatch:

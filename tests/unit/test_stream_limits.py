@@ -17,17 +17,19 @@ class Clock:
         return self.now
 
 
-def test_admission_refuses_beyond_the_limit_with_a_retry_hint_and_frees_on_exit():
+def test_admission_refuses_beyond_the_limit_with_a_retry_hint_and_frees_on_leave():
     admission = Admission(StreamLimits(max_streams=2, retry_after_s=0.5))
-    with admission.stream(), admission.stream():
-        with pytest.raises(Overloaded) as refused:
-            with admission.stream():
-                pass
-        assert refused.value.retry_after_s == 0.5 and "retry in 0.5 s" in refused.value.message
-        assert admission.open == 2
+    admission.admit()
+    admission.admit()
+    with pytest.raises(Overloaded) as refused:
+        admission.admit()
+    assert refused.value.retry_after_s == 0.5 and "retry in 0.5 s" in refused.value.message
+    assert admission.open == 2                  # a refusal takes no slot
+    admission.leave()
+    admission.leave()
     assert admission.open == 0
-    with admission.stream():                    # room again
-        assert admission.open == 1
+    admission.admit()                           # room again
+    assert admission.open == 1
 
 
 def test_admission_counts_exactly_under_threads():
@@ -38,13 +40,15 @@ def test_admission_counts_exactly_under_threads():
     def one():
         barrier.wait()
         try:
-            with admission.stream():
-                admitted.append(1)
-                peak.append(admission.open)
-                barrier_hold.wait()
+            admission.admit()
         except Overloaded:
             refused.append(1)
             barrier_hold.wait()
+            return
+        admitted.append(1)
+        peak.append(admission.open)
+        barrier_hold.wait()
+        admission.leave()
 
     barrier_hold = threading.Barrier(20)
     threads = [threading.Thread(target=one) for _ in range(20)]
@@ -57,8 +61,9 @@ def test_admission_counts_exactly_under_threads():
 
 def test_zero_turns_limits_off():
     admission = Admission(StreamLimits(max_streams=0))
-    with admission.stream(), admission.stream(), admission.stream():
-        pass
+    for _ in range(3):
+        admission.admit()
+    assert admission.open == 3
     clock = Clock()
     watch = StreamWatch(StreamLimits(idle_timeout_s=0, send_timeout_s=0, max_stream_s=0, max_signs=0), clock)
     for _ in range(20_000):
