@@ -32,8 +32,8 @@ from signstream.clients.process import metrics_flags, serve_process
 from signstream.config import Settings
 from signstream.lexicon import open_lexicon
 from signstream.v1 import signstream_pb2 as pb
+from tests.support.processes import started
 
-READY_TIMEOUT_S = 240
 STREAMS = 90
 ROUNDS = 5
 ROUND_TIMEOUT_S = 60          # a round's 90 streams end long before; a hung one fails the test
@@ -48,17 +48,11 @@ MOMENTS = {"before first frame", "mid-sentence", "after half-close"}
 def served(demo_lexicon_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("cancel_storm")
     flags, urls = metrics_flags(1)
-    server, target = serve_process(
+    process, target = serve_process(
         str(demo_lexicon_dir), "--processes", "1", "--workers", "2", "--wholebody", "off", "--grace", "5",
         "--triton-log-file", str(work / "triton.log"), *flags, log_path=work / "serve.log", env=SERVE_ENV)
-    try:
-        server.start(READY_TIMEOUT_S)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
+    with started(process, drain=True) as server:
         yield {"server": server, "target": target, "pid": server.process.pid, "metrics": urls}
-    finally:
-        server.stop(timeout=60)
 
 
 async def _storm(served, mix: Mix) -> dict:

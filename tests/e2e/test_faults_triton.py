@@ -15,15 +15,14 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from signstream.clients.client import SignStreamClient
-from signstream.clients.process import SignstreamProcess
+from signstream.clients.process import serve_process
 from signstream.lexicon.demo import demo_signs
 from signstream.pipeline import SynthesisOptions, output_length
-from signstream.triton.launcher import free_port
 from signstream.v1 import signstream_pb2 as pb
 from tests.support.gateway import read_all
 from tests.support.photos import grace_hopper
+from tests.support.processes import started
 
-READY_TIMEOUT_S = 240
 RESTART_TIMEOUT_S = 180
 LENGTHS = {s.sign_id: len(s.frames) for s in demo_signs()}
 N = SynthesisOptions().num_interpolation
@@ -33,19 +32,10 @@ PHOTO = cv2.imencode(".jpg", cv2.cvtColor(grace_hopper(), cv2.COLOR_RGB2BGR))[1]
 @pytest.fixture(scope="module")
 def served(demo_lexicon_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("serve_faults")
-    port = free_port()
-    server = SignstreamProcess(
-        ["serve", "--port", str(port), "--metrics-port", "-1", "--lexicon", str(demo_lexicon_dir),
-         "--wholebody", "off", "--grace", "8", "--processes", "1", "--triton-log-file", str(work / "triton.log")],
-        "SignStream serving")
-    try:
-        server.start(READY_TIMEOUT_S)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
-        yield {"server": server, "target": f"127.0.0.1:{port}"}
-    finally:
-        server.kill()
+    process, target = serve_process(str(demo_lexicon_dir), "--wholebody", "off", "--grace", "8", "--processes", "1",
+                                    "--triton-log-file", str(work / "triton.log"))
+    with started(process) as server:
+        yield {"server": server, "target": target}
 
 
 def _triton_pid(output: str) -> int:

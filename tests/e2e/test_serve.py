@@ -17,8 +17,8 @@ from signstream.render import read_video_frames
 from signstream.results import NPZ_NAME, VIDEO_NAME, load_results_npz
 from signstream.triton.launcher import free_port
 from tests.support.photos import PHOTOS
+from tests.support.processes import started
 
-READY_TIMEOUT_S = 240
 SIGNS = ["¶hello", "¶name", "¶thank-you"]
 
 
@@ -30,19 +30,13 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 def served(demo_lexicon_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("serve")
     port, metrics_port = free_port(), free_port()
-    server = SignstreamProcess(
+    process = SignstreamProcess(
         ["serve", "--port", str(port), "--metrics-port", str(metrics_port), "--lexicon", str(demo_lexicon_dir),
          "--wholebody", "off", "--grace", "5", "--processes", "1",
          "--triton-log-file", str(work / "triton.log")],
         "SignStream serving")
-    try:
-        server.start(READY_TIMEOUT_S)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
+    with started(process) as server:
         yield {"server": server, "target": f"127.0.0.1:{port}", "metrics_port": metrics_port}
-    finally:
-        server.kill()
 
 
 def test_stream_prints_per_frame_timing_and_writes_an_mp4(served, tmp_path):

@@ -23,8 +23,8 @@ from signstream.bench.targets import TARGETS
 from signstream.clients.process import SignstreamProcess
 from signstream.triton.launcher import free_port
 from signstream.v1 import signstream_pb2 as pb
+from tests.support.processes import started
 
-READY_TIMEOUT_S = 240
 STOP_TIMEOUT_S = 120
 GONE_TIMEOUT_S = 20          # deadline for the tree's last processes (multiprocessing's resource tracker)
 STREAMS_PER_BATCH = 8
@@ -48,20 +48,14 @@ def _metrics_ports() -> int:
 def served(demo_lexicon_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("serve_processes")
     port, metrics_port = free_port(), _metrics_ports()
-    server = SignstreamProcess(
+    process = SignstreamProcess(
         ["serve", "--processes", "2", "--workers", "1", "--port", str(port), "--metrics-port", str(metrics_port),
          "--lexicon", str(demo_lexicon_dir), "--wholebody", "off", "--grace", "5",
          "--triton-log-file", str(work / "triton.log")],
         "SignStream serving", work / "serve.log")
-    try:
-        server.start(READY_TIMEOUT_S)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
+    with started(process) as server:
         yield {"server": server, "pid": server.process.pid, "target": f"127.0.0.1:{port}",
                "metrics": [f"http://127.0.0.1:{metrics_port + i}/metrics" for i in range(2)]}
-    finally:
-        server.kill()
 
 
 def _cmdline(pid: int) -> str:

@@ -20,6 +20,7 @@ import tritonclient.grpc as grpcclient
 from signstream.clients.process import SignstreamProcess
 from signstream.triton.launcher import free_port
 from tests.support.photos import PHOTOS
+from tests.support.processes import started
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 180
@@ -38,19 +39,13 @@ def triton_cli(triton_repository, tmp_path_factory):
     """`python -m signstream triton --grpc-port P --http-port Q --metrics-port R` in the foreground."""
     ports = {"grpc": free_port(), "http": free_port(), "metrics": free_port()}
     log_file = tmp_path_factory.mktemp("triton-cli") / "triton.log"
-    cli = SignstreamProcess(
+    process = SignstreamProcess(
         ["triton", "--model-repository", str(triton_repository), "--grpc-port", str(ports["grpc"]),
          "--http-port", str(ports["http"]), "--metrics-port", str(ports["metrics"]),
          "--triton-log-file", str(log_file), "--quiet"], "Triton ready")
-    try:
-        cli.start(READY_TIMEOUT_S)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
+    with started(process, READY_TIMEOUT_S) as cli:
         pid = int(re.search(r"pid (\d+)", cli.ready_line()).group(1))
         yield {"cli": cli, "ports": ports, "triton_pid": pid, "log_file": log_file}
-    finally:
-        cli.kill()
 
 
 def test_plain_tritonclient_gets_holistic_on_the_flagged_port(triton_cli):
