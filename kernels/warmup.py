@@ -5,8 +5,10 @@ import time
 
 import numpy as np
 
+from . import jitter
 from . import layout as L
 from . import skeleton as sk
+from . import transition_smooth as smooth
 from .interpolate import insert_clip, transition
 from .normalize import normalize_clip
 from .raster import colors, draw_skeleton
@@ -30,6 +32,12 @@ def warm_up() -> float:
         retarget_clip(clip, lengths, np.array([0.15, 0.08]), np.array([0.5, 0.55]), 1.0)
     inserted = insert_clip(normalize_clip(frames, style), 1)
     transition(inserted[-1], inserted[0], 2)
+    # Smooth transitions: the join, and transition_length, which draws a transition to measure it.
+    smooth.choose_join(inserted, inserted)
+    smooth.transition_length(inserted[-1], inserted[0], 1.0, 2, 4)
+    # The keypoint filter: whole lexicon clips (read-only, with lookahead) and Retarget's frames one by one.
+    jitter.filter_clip(read_only, jitter.JitterParams(lookahead=2))
+    jitter.JitterFilter().push(frames[0])
     # The renderer: float32 frames onto a uint8 canvas.
     draw_skeleton(np.ascontiguousarray(frames[0, : L.FACE.stop]), np.zeros((16, 16, 3), dtype=np.uint8),
                   *colors(sk.BODY_LIMB_COLORS_DIMMED, sk.BODY_COLORS, sk.HAND_EDGE_COLORS, sk.HAND_JOINT_COLOR,
