@@ -21,7 +21,7 @@ from signstream.style import default_style
 def sentence_frames(lexicon: Lexicon, sign_ids: list[str], options: SynthesisOptions) -> np.ndarray:
     """The packed keypoint frames (T, K, 3) a stream of `sign_ids` carries, default style."""
     chunks = synthesize(((sign_id, lexicon.get_clip(sign_id).frames) for sign_id in sign_ids),
-                        default_style().params, options)
+                        default_style(), options)
     return np.concatenate([chunk.frames for chunk in chunks])
 
 

@@ -3,13 +3,16 @@ frames and the notices, in order. The soak and the cancel-storm test check every
 against this.
 
     expected = expected_stream(lexicon, config, ["¶hello", "../x", "¶nope", "¶name"])
-    expected.frames    # output_length([T_hello, T_name], n, m): Σ(Tᵢ + (Tᵢ−1)·m) + (N−1)·n
+    expected.frames    # pipeline.sentence_length of hello and name under the config's options
     expected.notices   # ("INVALID_SIGN_ID", "UNKNOWN_SIGN")
 
 The config is read by the gateway's own `spec_from_config` (so 0 means 8 transition frames exactly
 as the server takes it), the IDs are looked up with the lexicon's own `get_clip` (an invalid ID or an
 unknown sign becomes its notice and adds no frames, as the session skips it), and the count is
-`pipeline.output_length`, the one place the formula lives.
+`pipeline.sentence_length` on the session's own style (`session.on_canvas`): the linear formula
+Σ(Tᵢ + (Tᵢ−1)·m) + (N−1)·n, or the smooth sentence itself. A smooth stream makes that many when
+each sign reaches the gateway before the previous sign's held frames are due (280 ms), as a client
+that sends the next sign at the previous sign's first frame does.
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from dataclasses import dataclass
 from signstream.errors import CorruptClip, InvalidSignId, StoreUnavailable, UnknownSign
 from signstream.gateway.servicer import spec_from_config
 from signstream.lexicon import Lexicon
-from signstream.pipeline import output_length
+from signstream.pipeline import sentence_length
+from signstream.session import on_canvas
+from signstream.style import default_style
 from signstream.v1 import signstream_pb2 as pb
 
 
@@ -31,13 +36,16 @@ class Expected:
 
 def expected_stream(lexicon: Lexicon, config: pb.SessionConfig, sign_ids: Iterable[str]) -> Expected:
     """Frames and notices of a completed Synthesize stream that sends `sign_ids` after `config`
-    (a valid config: a refused one delivers nothing)."""
-    options = spec_from_config(config).options
-    lengths, notices = [], []
+    (a valid config without a style image: a refused one delivers nothing)."""
+    spec = spec_from_config(config)
+    if spec.style_image:
+        raise ValueError("expected_stream works out streams without a style image only")
+    clips, notices = [], []
     for sign_id in sign_ids:
         try:
-            lengths.append(len(lexicon.get_clip(sign_id).frames))
+            clip = lexicon.get_clip(sign_id)
         except (InvalidSignId, UnknownSign, CorruptClip, StoreUnavailable) as exc:
             notices.append(exc.code)
-    return Expected(output_length(lengths, options.num_interpolation, options.num_insert_interpolation),
-                    tuple(notices))
+            continue
+        clips.append((clip.sign_id, clip.frames, clip.fps))
+    return Expected(sentence_length(clips, on_canvas(spec, default_style()), spec.options), tuple(notices))

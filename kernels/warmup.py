@@ -32,9 +32,11 @@ def warm_up() -> float:
         retarget_clip(clip, lengths, np.array([0.15, 0.08]), np.array([0.5, 0.55]), 1.0)
     inserted = insert_clip(normalize_clip(frames, style), 1)
     transition(inserted[-1], inserted[0], 2)
-    # Smooth transitions: the join, and transition_length, which draws a transition to measure it.
+    # Smooth transitions: the join, transition_length (which measures transitions without drawing
+    # them) and the transition itself.
     smooth.choose_join(inserted, inserted)
     smooth.transition_length(inserted[-1], inserted[0], 1.0, 2, 4)
+    smooth.smooth_transition(inserted[-1], inserted[0], 2, before=inserted[-2], after=inserted[1])
     # The keypoint filter: whole lexicon clips (read-only, with lookahead) and Retarget's frames one by one.
     jitter.filter_clip(read_only, jitter.JitterParams(lookahead=2))
     jitter.JitterFilter().push(frames[0])

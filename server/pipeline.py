@@ -8,6 +8,7 @@ drive this one object, so their outputs are identical by construction.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -62,15 +63,48 @@ class FrameKind(enum.IntEnum):
 KEYPOINT_FILTERS = ("none", "one_euro")  # one_euro: kernels/jitter.py on the clip before normalization
 CLIP_FILTER_LOOKAHEAD = 2               # a whole clip is known, so its filter may look 2 frames ahead
 TRANSITIONS = ("linear", "smooth")      # linear: the seed's (DESIGN §4.2); smooth: kernels/transition_smooth.py
-SMOOTH_STEP_FACTOR = 1.5               # smooth transitions: no wrist step above 1.5 x the joined signs' p95 step
+SMOOTH_STEP_FACTOR = 1.5               # smooth: no wrist or elbow step above 1.5 x its in-sign p95 step
+SMOOTH_FLOOR_SHARE = 0.25               # smooth: a point's reference is at least half its group's
+RECENT_SIGNS = 8                       # smooth: the signing so far = the last 8 signs shown
+
+
+def _p95(steps: np.ndarray, ok: np.ndarray) -> float:
+    """95th percentile of steps[ok] (NaN when there is none)."""
+    kept = steps[ok]
+    return float(np.percentile(kept, 95)) if kept.size else float("nan")
+
+
+def reference_steps(pair: tuple[np.ndarray, np.ndarray], recent: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The in-sign step each smooth.BOUND_POINTS point (wrists, elbows) is held to in a transition, (P,).
+
+    pair = (steps, ok), the step_table rows of the two signs joined as shown; recent = the same over the
+    last signs shown (the two joined included). A point's reference is the smallest of its own p95 in
+    the two signs, its group's pooled p95 there (both wrists, both elbows) and its own p95 over the
+    recent signs, so a transition moves a hand no faster than that hand signs, nor faster than the
+    signing around it; but at least SMOOTH_FLOOR_SHARE x the group's p95 in the two signs, so a hand
+    resting through both still gets to move in reasonable time. NaN where nothing was measured."""
+    steps, ok = pair
+    r_steps, r_ok = recent
+    own = np.array([_p95(steps[:, p], ok[:, p]) for p in range(steps.shape[1])])
+    mine = np.array([_p95(r_steps[:, p], r_ok[:, p]) for p in range(steps.shape[1])])
+    group = np.full(steps.shape[1], np.nan)
+    ours = np.full(steps.shape[1], np.nan)
+    for rows in smooth.BOUND_GROUPS:
+        group[list(rows)] = _p95(steps[:, rows], ok[:, rows])
+        ours[list(rows)] = _p95(r_steps[:, rows], r_ok[:, rows])
+    with np.errstate(invalid="ignore"):
+        return np.fmax(np.fmin(np.fmin(own, group), np.fmin(mine, ours)), SMOOTH_FLOOR_SHARE * group)
+
+
+SEED_METHOD = {"normalization": "signmail", "transition": "linear"}   # the seed's: SynthesisOptions(**SEED_METHOD)
 
 
 @dataclass(frozen=True)
 class SynthesisOptions:
     num_interpolation: int = 8         # smooth: the least number of transition frames (more when far)
     num_insert_interpolation: int = 0
-    normalization: str = "signmail"
-    transition: str = "linear"
+    normalization: str = "retarget"   # issue 7: these two won on the quality report;
+    transition: str = "smooth"        # "signmail" + "linear" is the seed's method
     keypoint_filter: str = "none"
 
     def validated(self) -> "SynthesisOptions":
@@ -151,8 +185,11 @@ class Sentence:
         self._last: np.ndarray | None = None          # linear: the last frame released
         self._held: np.ndarray | None = None          # smooth: the last sign from its last released frame on
         self._held_id = ""
-        self._shown: tuple[np.ndarray, np.ndarray] | None = None   # smooth: wrist_step_table of the last
-                                                                   # sign from its first shown frame on
+        self._before_held: np.ndarray | None = None   # smooth: the sign frame before the held ones, if shown
+        self._shown: tuple[np.ndarray, np.ndarray] | None = None   # smooth: step_table of the last sign
+                                                                   # from its first shown frame on
+        self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=RECENT_SIGNS)  # smooth: step
+                                                                   # tables of the signs shown in full
 
     def add(self, sign_id: str, frames: np.ndarray, fps: float = jitter.FPS) -> Chunk:
         """frames (T, K, 3) of one sign clip (at `fps`) -> the Chunk it releases."""
@@ -180,22 +217,29 @@ class Sentence:
         out, kinds = insert_clip(frames, m), sign_kinds(frames.shape[0], m)
         return (out[1:], kinds[1:]) if skip_first else (out, kinds)
 
-    def _transition_length(self, a: np.ndarray, b: np.ndarray, before: np.ndarray,
-                           after: tuple[np.ndarray, np.ndarray], sure: int) -> int:
-        """num_interpolation, or more when the junction is far: no wrist step above SMOOTH_STEP_FACTOR x
-        the 95th percentile of both wrists' steps in the two signs joined, as shown. `before` holds the
-        steps of all the previous sign shows; `after` is the wrist_step_table of the incoming sign from
-        its first shown frame, of which the first `sure` frames are shown for certain and a later join
-        may trim any of the rest, so the bound takes the smallest p95 over those possible ends: it holds
-        whatever the next join trims. Inserted frames divide a sign's steps by m + 1."""
+    def _transition_length(self, a: np.ndarray, b: np.ndarray, after: tuple[np.ndarray, np.ndarray],
+                           sure: int, ends: dict) -> int:
+        """num_interpolation, or more when the junction is far: no wrist or elbow step above
+        SMOOTH_STEP_FACTOR x its reference_steps. The previous sign is the last of `_history`; `after`
+        is the step_table of the incoming sign from its first shown frame, of which the first `sure`
+        frames are shown for certain and a later join may trim any of the rest, so each point takes
+        its smallest reference over those possible ends: the bound holds whatever the next join trims.
+        Inserted frames divide a sign's steps by m + 1."""
         n = self.options.num_interpolation
         step, ok = after
-        p95s = [np.percentile(steps, 95) for end in range(sure, step.shape[0] + 2)
-                if (steps := np.concatenate([before, step[: end - 1][ok[: end - 1]]])).size]
-        p95 = min(p95s, default=0.0) / (self.options.num_insert_interpolation + 1)
-        if not p95 > 0:
+        before = self._history[-1]
+        earlier = (np.concatenate([h[0] for h in self._history]), np.concatenate([h[1] for h in self._history]))
+        limit = np.full(len(smooth.BOUND_POINTS), np.inf)
+        for end in range(sure, step.shape[0] + 2):
+            now = (step[: end - 1], ok[: end - 1])
+            pair = (np.concatenate([before[0], now[0]]), np.concatenate([before[1], now[1]]))
+            recent = (np.concatenate([earlier[0], now[0]]), np.concatenate([earlier[1], now[1]]))
+            limit = np.fmin(limit, reference_steps(pair, recent))
+        max_step = SMOOTH_STEP_FACTOR * limit / (self.options.num_insert_interpolation + 1)
+        max_step[~(max_step > 0)] = np.inf            # nothing measured, or no motion: no bound
+        if np.all(np.isinf(max_step)):
             return n
-        return smooth.transition_length(a, b, SMOOTH_STEP_FACTOR * p95, n, MAX_NUM_INTERPOLATION, self._aspect)
+        return smooth.transition_length(a, b, max_step, n, MAX_NUM_INTERPOLATION, self._aspect, **ends)
 
     def _add_smooth(self, sign_id: str, s: np.ndarray) -> Chunk:
         parts, kinds, tail, tail_of, head = [], [], 0, "", 0
@@ -208,28 +252,52 @@ class Sentence:
                 kinds.append(frame_kinds)
                 tail, tail_of = len(frames), self._held_id
         start = smooth.tail_start(s.shape[0], head)
-        shown = smooth.wrist_step_table(s[head:], self._aspect)
+        shown = smooth.step_table(s[head:], self._aspect)
+        if self._held is not None:
+            step, ok = self._shown                   # the previous sign is final: its steps up to the kept end
+            last = step.shape[0] - cut_tail
+            self._history.append((step[:last], ok[:last]))
         if self._held is not None and self.options.num_interpolation > 0:
             a, b = kept[-1], s[head]
-            step, ok = self._shown                   # the previous sign: its steps up to the kept end
-            last = step.shape[0] - cut_tail
-            n = self._transition_length(a, b, step[:last][ok[:last]], shown, start + 1 - head)
-            parts.append(smooth.smooth_transition(a, b, n, self._aspect))
+            # the motion each side continues from and into: the sign frames beside a and b
+            ends = {"before": kept[-2] if kept.shape[0] > 1 else self._before_held,
+                    "after": s[head + 1] if s.shape[0] > head + 1 else None,
+                    "gap": self.options.num_insert_interpolation + 1}
+            n = self._transition_length(a, b, shown, start + 1 - head, ends)
+            parts.append(smooth.smooth_transition(a, b, n, self._aspect, **ends))
             kinds.append(np.full(n, FrameKind.TRANSITION, dtype=np.uint8))
         frames, frame_kinds = self._release(s[head : start + 1], skip_first=False)
         parts.append(frames)
         kinds.append(frame_kinds)
         self._held, self._held_id, self._shown = s[start:], sign_id, shown
+        self._before_held = s[start - 1] if start > head else None
         return Chunk(sign_id, np.concatenate(parts), np.concatenate(kinds), tail, tail_of)
 
+    @property
+    def withheld(self) -> int:
+        """Source frames of the last sign held back for the next join (0 with linear transitions)."""
+        return 0 if self._held is None else self._held.shape[0] - 1
+
     def finish(self) -> Chunk | None:
-        """What is still withheld at the end of the stream (None when nothing is)."""
+        """What is still withheld (None when nothing is): at the end of the stream, or when the next
+        sign is late. A later sign then joins the last frame released, trimming nothing from it."""
         held = self._held
         if held is None or held.shape[0] <= 1:
             return None
         frames, kinds = self._release(held, skip_first=True)
-        self._held = held[-1:]                         # a later sign still joins the last frame
+        self._held, self._before_held = held[-1:], held[-2]   # a later sign still joins the last frame
         return Chunk(self._held_id, frames, kinds)
+
+
+def sentence_length(clips: Iterable[tuple], style: Style | StyleParams, options: SynthesisOptions) -> int:
+    """Frames a sentence makes: output_length for linear transitions; with smooth ones it depends on
+    the motion (the joins trim, far junctions take longer), so the sentence is synthesized. A stream
+    makes as many when each sign arrives before the previous one's held frames are due."""
+    clips = list(clips)
+    if options.transition == "linear":
+        return output_length([c[1].shape[0] for c in clips], options.num_interpolation,
+                             options.num_insert_interpolation)
+    return sum(len(c) for c in synthesize(clips, style, options))
 
 
 def synthesize(clips: Iterable[tuple], style: Style | StyleParams,

@@ -21,14 +21,15 @@ Definitions
   its in-sign steps over the whole sentence, the latter floored at MIN_MOTION_PX: a joint that hardly
   moves while signing (hips, shoulders) is held to junction steps of about a pixel rather than to a
   ratio over a near-zero percentile. Undefined (None) when the joint has no in-sign or junction step.
-  The wrists are also measured the way the `smooth` transition bounds itself (kernels/transition_smooth.py
-  `transition_length`): the largest step of either wrist in a junction over the p95 of both wrists'
-  in-sign steps in the two signs it joins (worst_wrist_adjacent). That reference is larger wherever one
-  hand signs fast and the other slowly, so the per-joint figure is the stricter of the two. The
-  done-when figure (issue 7) is worst_wrist_adjacent: a transition is held to the speed of the signing
-  it joins, which is what the `smooth` transition bounds (server/pipeline.py). worst_wrist_pooled
-  takes both wrists' in-sign p95 over the whole sentence instead; a stream cannot know it while the
-  sentence is still arriving, so it is reported, not bounded.
+  Three references for the wrists: worst_wrist (each wrist over its own in-sign p95 across the
+  sentence), worst_wrist_adjacent (either wrist over the p95 of both wrists' in-sign steps in the two
+  signs the junction joins) and worst_wrist_pooled (over both wrists' in-sign p95 across the
+  sentence). The done-when figure (issue 7) is worst_wrist_adjacent, the one a stream can honour:
+  the `smooth` transition (server/pipeline.py `reference_steps`) holds each wrist and elbow to the
+  smallest of its own and its pair's pooled p95, in the two signs joined and over the signs shown so
+  far, so it is bounded by construction. The sentence-wide figures are reported, not bounded: a stream
+  cannot know the signs still to come, and a later, slower sign lowers the sentence's p95 after the
+  transition was made.
 - jerk: |third difference of a wrist's position| · fps³ in px/s³ over four consecutive frames where
   the wrist is valid; "sign" windows have only in-sign steps, "transition" windows touch a junction.
 - missing hand: a frame in which none of the hand's 21 (flagged) points is valid.

@@ -127,11 +127,14 @@ async def _timed(observe: Observer, stage: str, awaitable):
 async def load_style(spec: SessionSpec, extractor: FrameExtractor) -> Style:
     """The style character from the config's image (decoded in a thread, extracted by `extractor`),
     or the defaults without one; the canvas is the config's size where given."""
-    if spec.style_image:
-        rgb = await asyncio.to_thread(decode_style_image, spec.style_image)
-        style = style_from_image(rgb, await extractor.extract(rgb))
-    else:
-        style = default_style()
+    if not spec.style_image:
+        return on_canvas(spec, default_style())
+    rgb = await asyncio.to_thread(decode_style_image, spec.style_image)
+    return on_canvas(spec, style_from_image(rgb, await extractor.extract(rgb)))
+
+
+def on_canvas(spec: SessionSpec, style: Style) -> Style:
+    """The style on the config's canvas where it gives one (its own size otherwise)."""
     return replace(style, width=spec.width or style.width, height=spec.height or style.height)
 
 
@@ -248,9 +251,14 @@ class _Session:
         raise NotImplementedError
 
     async def finish(self) -> AsyncIterator[Output]:
-        """What the stream still owes once its client has sent everything (nothing by default)."""
+        """What the stream still owes once its client has sent everything, or what it holds back
+        for the next item when that is late (nothing by default)."""
         return
         yield
+
+    def hold_seconds(self) -> float | None:
+        """How long frames held back for the next item may wait for it (None: nothing is held)."""
+        return None
 
     def close(self) -> None:
         self._writer.close()
@@ -299,8 +307,18 @@ class SynthesisSession(_Session):
                                                chunk.kinds[chunk.tail:], self.fps):
             yield frame
 
+    def hold_seconds(self) -> float | None:
+        """Smooth transitions hold a sign's last frames back until the next sign shows where the two
+        meet; they wait at most as long as they take to play (280 ms at 25 fps), then go out untrimmed,
+        so every frame of a sign streams whether or not the next sign comes (DESIGN §5)."""
+        held = self._sentence.withheld
+        if not held or self.fps is None:
+            return None
+        return held * (self._sentence.options.num_insert_interpolation + 1) / self.fps
+
     async def finish(self) -> AsyncIterator[Output]:
-        """At the end of the stream: the frames smooth transitions still withhold."""
+        """The frames smooth transitions still withhold: at the end of the stream, or when the next
+        sign is late (see hold_seconds)."""
         chunk = self._sentence.finish()
         if chunk is not None and self.fps is not None:
             async for frame in self._write(chunk):

@@ -27,11 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="photo of the style character (sets proportions and canvas size; default 1024x1024)")
     p.add_argument("--allow-default-style", action="store_true",
                    help="if the style image shows no person, use default proportions instead of failing")
-    p.add_argument("--normalization", default="signmail", choices=sorted(NORMALIZERS),
-                   help="signmail (the seed's ratios, default) or retarget (the style's bone lengths)")
-    p.add_argument("--transition", default="linear", choices=TRANSITIONS,
-                   help="linear (the seed's, default) or smooth (joined where the poses meet, bones turned "
-                        "with minimum-jerk timing; at least --num_interpolation frames)")
+    p.add_argument("--normalization", default="retarget", choices=sorted(NORMALIZERS),
+                   help="retarget (the style's bone lengths, default) or signmail (the seed's ratios)")
+    p.add_argument("--transition", default="smooth", choices=TRANSITIONS,
+                   help="smooth (default: joined where the poses meet, bones turned with minimum-jerk timing "
+                        "that continues each sign's motion; at least --num_interpolation frames) or linear "
+                        "(the seed's; with --normalization signmail: seed parity)")
     p.add_argument("--keypoint-filter", default="none", choices=KEYPOINT_FILTERS,
                    help="none (default) or one_euro: a jitter filter on each sign clip's keypoints")
     p.add_argument("--out", default="results", help="output folder (default results/)")

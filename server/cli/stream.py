@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style_image_path", "--style", default=None, help="style photo (JPEG/PNG)")
     p.add_argument("--num_interpolation", type=int, default=8)
     p.add_argument("--num_insert_interpolation", type=int, default=0)
-    p.add_argument("--normalization", default="", help="signmail (default) or retarget")
-    p.add_argument("--transition", default="", help="linear (default) or smooth")
+    p.add_argument("--normalization", default="", help="retarget (default) or signmail (the seed's)")
+    p.add_argument("--transition", default="", help="smooth (default; a sign's last 7 frames wait up to their "
+                   "playing time for the next sign, to choose the join) or linear (the seed's)")
     p.add_argument("--keypoint-filter", default="", help="none (default) or one_euro (causal for Retarget)")
     p.add_argument("--encoding", choices=("JPEG", "PNG", "RAW_RGB", "H264", "NONE"), default="JPEG")
     p.add_argument("--pacing", choices=("ASAP", "REALTIME"), default="ASAP")

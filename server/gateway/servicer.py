@@ -20,7 +20,7 @@ from signstream.errors import InvalidArgument, SignStreamError
 from signstream.extract.base import FrameExtractor
 from signstream.gateway import convert
 from signstream.gateway.metrics import GatewayMetrics
-from signstream.gateway.status import abort, drain, end_after_pending_write
+from signstream.gateway.status import abort, drain, end_with
 from signstream.lexicon import Lexicon
 from signstream.limits import Admission, StreamLimits, StreamWatch
 from signstream.pipeline import SynthesisOptions
@@ -35,6 +35,27 @@ REQUEST_QUEUE = 64          # sign IDs / frames read ahead of synthesis, per str
 MAX_LIST_LIMIT = 10_000
 CANCEL_SETTLE_S = 0.05      # see _first_config
 _END = object()
+_LATE = object()
+
+
+async def _next_item(queue: asyncio.Queue, hold_s: float | None):
+    """The queue's next item, or _LATE when `hold_s` passes first (the item is not lost: the get is
+    not cancelled but waited for again on the next call, through the queue)."""
+    if hold_s is None or not queue.empty():
+        return await queue.get()
+    getter = asyncio.ensure_future(queue.get())
+    try:
+        done, _ = await asyncio.wait({getter}, timeout=hold_s)
+        if done:
+            return getter.result()
+    finally:
+        if not getter.done():
+            getter.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await getter
+    if not getter.cancelled():      # it got an item while being cancelled: hand it on, not lose it
+        return getter.result()
+    return _LATE
 
 
 def spec_from_config(config: pb.SessionConfig) -> SessionSpec:
@@ -84,6 +105,11 @@ class _OpenStream:
                 task.cancel()
         if self.session is not None:
             self.session.close()
+        # A cancelled task keeps its CancelledError, whose traceback holds the task's frame, whose
+        # locals hold this stream: dropping the tasks and the session here breaks that cycle, so a
+        # finished stream (its session, its gRPC call state) is freed at once, not at the next full
+        # garbage collection.
+        self.guard = self.reader = self.session = None
         self._admission.leave()
         self._metrics.stream_closed(self._rpc)
 
@@ -138,7 +164,7 @@ class SignStreamService(pb_grpc.SignStreamServicer):
             await asyncio.sleep(max(0.0, step if at is None else min(step, at - time.monotonic())))
         self.metrics.error(error.code)
         if watch.state == "sending":
-            end_after_pending_write(context, error)
+            end_with(context, error)
             stream.release()
         else:
             await abort(context, error, raise_=False)
@@ -169,7 +195,7 @@ class SignStreamService(pb_grpc.SignStreamServicer):
             if stream is not None:
                 stream.release()                 # stops the reader: drain reads the requests now
             await drain(requests)                # the client may still be writing: see status.drain
-            await abort(context, exc)
+            end_with(context, exc)               # the status goes out as the handler returns
         finally:
             if stream is not None:
                 stream.release()
@@ -177,19 +203,24 @@ class SignStreamService(pb_grpc.SignStreamServicer):
     async def _respond(self, rpc: str, spec: SessionSpec, session, queue: asyncio.Queue,
                        watch: StreamWatch) -> AsyncIterator[pb.SynthesizeResponse]:
         """The stream's responses, item by item from the queue the reader fills, then what the
-        session still owes once the client has sent everything."""
+        session still owes once the client has sent everything. What the session holds back for the
+        next item goes out when that item is late, and before a client error ends the stream: every
+        frame of every sign accepted is sent."""
         pacer = None            # REALTIME: made at the first frame, when the lexicon's fps is known
         what = "sign IDs" if rpc == "Synthesize" else "frames"
         while True:
             watch.waiting()
-            item = await queue.get()
+            item = await _next_item(queue, session.hold_seconds())
             watch.working()
-            if item is _END:
+            error = item if isinstance(item, SignStreamError) else None
+            if item is not _LATE and item is not _END and error is None:
+                try:
+                    watch.count_item(what)
+                except SignStreamError as exc:
+                    error = exc
+            if item is _LATE or item is _END or error is not None:
                 outputs, received = session.finish(), None
-            elif isinstance(item, SignStreamError):
-                raise item
             else:
-                watch.count_item(what)
                 value, received = item
                 outputs = session.add(value)
             async for out in outputs:
@@ -204,6 +235,8 @@ class SignStreamService(pb_grpc.SignStreamServicer):
                 else:
                     self.metrics.notice(out.code)
                 yield output_to_proto(out)
+            if error is not None:
+                raise error
             if item is _END:
                 return
 

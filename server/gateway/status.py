@@ -63,10 +63,17 @@ async def abort(context: grpc.aio.ServicerContext, error: SignStreamError, *, ra
             raise
 
 
-def end_after_pending_write(context: grpc.aio.ServicerContext, error: SignStreamError) -> None:
-    """Set the status a streaming handler ends with once grpc's pending write completes. For a
-    handler suspended in a write the client does not take: grpc sends no status before it, so an
-    abort would wait as long as the client does."""
-    log.info("call ends with %s after its pending write: %s", error.status, error.message)
+def end_with(context: grpc.aio.ServicerContext, error: SignStreamError) -> None:
+    """Set the status (and retry hint) a streaming handler ends with when it returns, or, for one
+    suspended in a write the client does not take, once grpc's pending write completes (grpc sends no
+    status before it, so an abort would wait as long as the client does). Unlike abort it raises
+    nothing: an AbortError's traceback runs through the handler's frames, which hold the call, and
+    the call holds the AbortError, a cycle that kept each refused call's memory until a full garbage
+    collection. A call that has already ended is left as it is."""
+    if context.done():
+        return
+    log.info("call ends with %s: %s", error.status, error.message)
     context.set_code(status_code(error))
     context.set_details(error_message(error))
+    if metadata := trailing_metadata(error):
+        context.set_trailing_metadata(metadata)

@@ -67,7 +67,7 @@ def test_triton_killed_mid_stream_fails_what_needs_it_and_comes_back(served):
         async with SignStreamClient(target) as client:
             # Needs no Triton: the default style, REALTIME for about 7 s.
             synth = client.synthesize(pb.SessionConfig(encoding=pb.JPEG, width=128, height=128, pacing=pb.REALTIME,
-                                                       fps=25))
+                                                       fps=25, transition="linear"))
             for sign in signs:
                 await synth.send(sign)
             await synth.done_sending()
@@ -118,7 +118,8 @@ def test_sigterm_lets_a_running_stream_finish_within_the_grace_time(served):
 
     async def main():
         async with SignStreamClient(target) as client:
-            call = client.synthesize(pb.SessionConfig(encoding=pb.NONE, pacing=pb.REALTIME, fps=25))
+            call = client.synthesize(pb.SessionConfig(encoding=pb.NONE, pacing=pb.REALTIME, fps=25,
+                                                      transition="linear"))
             for sign in signs:
                 await call.send(sign)
             await call.done_sending()

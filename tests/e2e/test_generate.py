@@ -42,9 +42,11 @@ def style_png(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def generated(demo_lexicon, style_png, tmp_path_factory) -> Path:
-    """Run the real console entry point in a subprocess, as a user would."""
+    """Run the real console entry point in a subprocess, as a user would, with the seed's method
+    (`signmail` + `linear`: the formula length and DESIGN §4.1's fitting hold exactly)."""
     out = tmp_path_factory.mktemp("results")
     cmd = [sys.executable, "-m", "signstream", "generate", "--lexicon", str(demo_lexicon), "--out", str(out),
+           "--normalization", "signmail", "--transition", "linear",
            "--style_image_path", str(style_png), "--num_interpolation", str(N_INTERP),
            "--num_insert_interpolation", str(N_INSERT), "--sign_ids", *SIGNS]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

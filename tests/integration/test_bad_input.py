@@ -34,7 +34,7 @@ from tests.support.photos import grace_hopper
 CORRUPT_SIGN, BAD_ROW_SIGN = "help", "friend"       # damaged in the store by the fixture below
 LENGTHS = {s.sign_id: len(s.frames) for s in demo_signs()}
 LENGTH = LENGTHS["hello"]
-BYSTANDER = pb.SessionConfig(encoding=pb.JPEG, width=96, height=96, num_interpolation=4)
+BYSTANDER = pb.SessionConfig(encoding=pb.JPEG, width=96, height=96, num_interpolation=4, transition="linear")
 
 
 def _jpeg(rgb: np.ndarray) -> bytes:

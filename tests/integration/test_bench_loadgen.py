@@ -29,7 +29,8 @@ POLL_TIMEOUT_S = 10.0
 
 
 def config(encoding: int) -> pb.SessionConfig:
-    return pb.SessionConfig(encoding=encoding, width=64, height=64, num_interpolation=3, num_insert_interpolation=1)
+    return pb.SessionConfig(encoding=encoding, width=64, height=64, num_interpolation=3, num_insert_interpolation=1,
+                            transition="linear")         # linear: frames counted by the formula
 
 
 def plan(encoding: int, streams: int = 3, **kw) -> LoadPlan:

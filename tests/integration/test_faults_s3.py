@@ -23,7 +23,7 @@ from signstream.extract.base import LocalExtractor
 from signstream.errors import InvalidArgument, StoreUnavailable
 from signstream.lexicon import open_lexicon, open_store
 from signstream.lexicon.demo import demo_signs, write_demo_lexicon
-from signstream.pipeline import FrameKind
+from signstream.pipeline import FrameKind, SynthesisOptions
 from signstream.session import FrameOut, NoticeOut, SessionSpec, open_synthesis
 from tests.support.s3_faults import Fault, FaultProxy, MotoServer
 
@@ -95,6 +95,11 @@ def location(moto, credentials):
     return upload_demo_lexicon(moto, credentials, f"faults-{uuid.uuid4().hex[:10]}")
 
 
+# linear transitions: each sign's frames are all out when its add() ends (a smooth join would hold
+# its last ones back for the next sign), so a sign that streamed shows its whole clip
+SPEC = SessionSpec(encoding="none", options=SynthesisOptions(transition="linear"))
+
+
 @dataclass
 class Added:
     """What one session.add(sign) gave, and how long it took."""
@@ -114,7 +119,7 @@ def stream(lexicon, extractor, steps) -> list[Added]:
     (in a thread) between them, e.g. stopping moto. Returns one Added per sign ID."""
     async def main():
         with ThreadPoolExecutor(2) as executor:
-            session = await open_synthesis(SessionSpec(encoding="none"), lexicon, extractor, executor)
+            session = await open_synthesis(SPEC, lexicon, extractor, executor)
             results = []
             try:
                 for step in steps:
@@ -318,7 +323,7 @@ def test_cached_signs_do_not_wait_behind_s3_reads_blocked_in_other_streams(proxy
     uncached = [s for s in LENGTHS if s != "hello"][:8]
 
     async def first_frame_seconds(sign: str, executor) -> float:
-        session = await open_synthesis(SessionSpec(encoding="none"), lexicon, extractor, executor)
+        session = await open_synthesis(SPEC, lexicon, extractor, executor)
         started = time.monotonic()
         try:
             async for _ in session.add(sign):

@@ -46,7 +46,7 @@ def frames_of(responses) -> list[pb.Frame]:
 @pytest.mark.parametrize("encoding", ["JPEG", "PNG", "RAW_RGB", "H264", "NONE"])
 def test_every_encoding(gateway, encoding):
     config = pb.SessionConfig(encoding=pb.Encoding.Value(encoding), width=96, height=80, num_interpolation=3,
-                              num_insert_interpolation=1)
+                              num_insert_interpolation=1, transition="linear")
     responses = run(gateway, lambda c: c.synthesize_all(config, ["¶hello", "¶name"]))
     frames = frames_of(responses)
     expected = output_length([LENGTHS["hello"], LENGTHS["name"]], 3, 1)
@@ -180,3 +180,73 @@ def test_list_signs_and_extract_keypoints(gateway):
     with pytest.raises(grpc.aio.AioRpcError) as failure:
         run(gateway, lambda c: c.extract(b"\x89PNG broken"))
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_smooth_stream_sends_a_signs_held_frames_when_the_next_sign_is_late(gateway):
+    """DESIGN §5 with smooth transitions (the default): a client that waits for the whole of a sign
+    before sending the next still gets it. The last frames, held back for the join, go out after at
+    most their playing time (7 frames at 25 fps: 0.28 s); the next sign then joins the last frame sent,
+    trimming nothing from it, exactly as Sentence does after finish()."""
+    from signstream.pipeline import Sentence
+    from signstream.style import default_style
+
+    config = pb.SessionConfig(encoding=pb.NONE, num_interpolation=5)
+
+    async def main(client):
+        call = client.synthesize(config)
+        responses = aiter(call)
+        await call.send("¶hello")
+        first, got = None, []
+        while len(got) < LENGTHS["hello"]:               # the whole sign, without sending another
+            got.append((await asyncio.wait_for(anext(responses), 10)).frame)
+            first = first or time.monotonic()
+        waited = time.monotonic() - first
+        await call.send("¶name")
+        await call.done_sending()
+        got += [r.frame async for r in responses]
+        return got, waited
+
+    frames, waited = run(gateway, main)
+    demo = {s.sign_id: s.frames for s in demo_signs()}
+    sentence = Sentence(default_style(), SynthesisOptions(num_interpolation=5))
+    chunks = [sentence.add("hello", demo["hello"]), sentence.finish(), sentence.add("name", demo["name"]),
+              sentence.finish()]
+    expected = np.concatenate([c.frames for c in chunks if c is not None])
+    assert [f.index for f in frames] == list(range(len(expected)))
+    np.testing.assert_array_equal(np.stack([keypoints_from_proto(f.keypoints) for f in frames]), expected)
+    assert [f.sign_id for f in frames[: LENGTHS["hello"]]] == ["¶hello"] * LENGTHS["hello"]
+    assert 0.2 < waited < 5.0                           # the held frames waited about their playing time
+
+
+def test_a_finished_stream_is_freed_by_reference_counting_alone(gateway):
+    """A stream that ended (completed, cancelled, or refused for its config) leaves nothing for the
+    cycle collector: its guard task, session and gRPC call state go as soon as it ends. Two cycles
+    did that: a cancelled guard task's traceback held the stream that held the task, and a refusal's
+    AbortError, kept by the call, had a traceback through the handler's frame that held the call.
+    Their memory waited for a full collection and grew the server's RSS under load."""
+    import gc
+
+    from signstream.gateway.servicer import _OpenStream
+
+    def open_streams() -> int:
+        return sum(isinstance(o, _OpenStream) for o in gc.get_objects())
+
+    async def streams(client):
+        await client.synthesize_all(pb.SessionConfig(encoding=pb.NONE), ["¶hello", "¶name"])
+        call = client.synthesize(pb.SessionConfig(encoding=pb.NONE))
+        await call.send("¶hello")
+        await anext(aiter(call))
+        call.cancel()
+        with pytest.raises(grpc.aio.AioRpcError):
+            await client.synthesize_all(pb.SessionConfig(encoding=pb.NONE, width=100_000), ["¶hello"])
+
+    gc.collect()
+    gc.disable()
+    try:
+        run(gateway, streams)
+        deadline = time.monotonic() + 5
+        while open_streams() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert open_streams() == 0
+    finally:
+        gc.enable()

@@ -20,7 +20,7 @@ from signstream.v1 import signstream_pb2 as pb
 from tests.support.gateway import GatewayThread, read_all
 
 LENGTHS = {s.sign_id: len(s.frames) for s in demo_signs()}
-NONE = pb.SessionConfig(encoding=pb.NONE)
+NONE = pb.SessionConfig(encoding=pb.NONE, transition="linear")   # linear: frames counted by the formula
 N = SynthesisOptions().num_interpolation            # the default transition length
 
 
@@ -128,7 +128,7 @@ def test_an_idle_stream_is_closed_and_an_active_one_is_not(limited):
 def test_a_stream_ends_at_its_duration_limit_with_every_frame_before_it(limited):
     async def main():
         async with SignStreamClient(limited.target) as client:
-            config = pb.SessionConfig(encoding=pb.NONE, pacing=pb.REALTIME, fps=50)
+            config = pb.SessionConfig(encoding=pb.NONE, pacing=pb.REALTIME, fps=50, transition="linear")
             call = client.synthesize(config)
             for sign in ("¶hello", "¶name", "¶good", "¶sign"):
                 await call.send(sign)
@@ -148,7 +148,7 @@ def test_a_client_that_stops_reading_costs_bounded_work_and_is_dropped(limited):
 
     async def main():
         async with SignStreamClient(limited.target) as client, SignStreamClient(limited.target) as other:
-            config = pb.SessionConfig(encoding=pb.RAW_RGB, width=512, height=512)      # 768 KiB a frame
+            config = pb.SessionConfig(encoding=pb.RAW_RGB, width=512, height=512, transition="linear")      # 768 KiB a frame
             stalled = client.synthesize(config)
             for sign in ["¶hello", "¶name", "¶good", "¶sign"] * 5:
                 await stalled.send(sign)

@@ -40,7 +40,7 @@ def test_outside_client_through_reflection(gateway):
     style = cv2.imencode(".png", cv2.cvtColor(PHOTOS["astronaut"](), cv2.COLOR_RGB2BGR))[1].tobytes()
     outgoing: queue.Queue = queue.Queue()
     outgoing.put(Request(config=Config(style_image=style, encoding=jpeg, width=320, height=240,
-                                       num_interpolation=N_INTERPOLATION)))
+                                       num_interpolation=N_INTERPOLATION, transition="linear")))
     sent_second = threading.Event()
 
     def requests():

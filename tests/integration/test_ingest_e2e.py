@@ -59,7 +59,7 @@ def test_manifest_describes_every_built_sign(clean_lexicon, video_dir):
 def test_generate_runs_on_the_ingested_lexicon(clean_lexicon, tmp_path):
     out = tmp_path / "results"
     code = run_cli(["generate", "--lexicon", str(clean_lexicon), "--out", str(out), "--no-progress",
-                    "--num_interpolation", "2", "--sign_ids", "\u00b6hello", "thank-you", "camera", "\u00b6grace"])
+                    "--num_interpolation", "2", "--transition", "linear", "--sign_ids", "\u00b6hello", "thank-you", "camera", "\u00b6grace"])
     assert code == 0
     npz = load_results_npz(out / NPZ_NAME)
     lengths = [CLIP_LENGTHS[s] for s in ("hello", "thank-you", "camera", "grace")]

@@ -16,7 +16,7 @@ from signstream.kernels import layout as L
 from signstream.config import Settings
 from signstream.generate import GenerateRequest, generate
 from signstream.lexicon import open_lexicon
-from signstream.pipeline import SynthesisOptions, synthesize
+from signstream.pipeline import SEED_METHOD, SynthesisOptions, synthesize
 from signstream.quality import assess
 from signstream.results import NPZ_NAME, SentenceFrames, load_results_npz
 from signstream.style import default_style
@@ -39,7 +39,7 @@ def results(demo_lexicon_dir, tmp_path_factory):
     lexicon = open_lexicon(Settings(lexicon=str(demo_lexicon_dir)))
     root = tmp_path_factory.mktemp("quality")
     out = {}
-    for label, options in (("seed", SynthesisOptions(8, 0, "signmail")), ("new", new_options())):
+    for label, options in (("seed", SynthesisOptions(8, 0, **SEED_METHOD)), ("new", new_options())):
         folder = root / label
         generate(GenerateRequest(sign_ids=SIGNS, options=options, out_dir=str(folder), progress=False), lexicon)
         out[label] = folder
@@ -75,7 +75,7 @@ def test_report_figures_are_those_of_the_synthesized_sentence(results, demo_lexi
     clips = [lexicon.get_clip(s) for s in SIGNS]
     style = default_style()
     sentence = SentenceFrames.from_chunks(synthesize(((c.sign_id, c.frames) for c in clips), style,
-                                                     SynthesisOptions(8, 0, "signmail")))
+                                                     SynthesisOptions(8, 0, **SEED_METHOD)))
     direct = assess(sentence.frames, sentence.kinds, sentence.sign_ids, style.width, style.height, clips[0].fps)
     assert reported["label"] == "seed"
     assert reported["arm_cv"] == pytest.approx(direct.to_dict()["arm_cv"])
@@ -159,7 +159,8 @@ def test_a_method_the_pipeline_does_not_offer_is_listed_not_run():
 
 
 def _sentence_summary(wrist: float, adjacent: float, arm: float | None, nan: int) -> dict:
-    return {"worst_wrist": {"ratio": wrist}, "worst_wrist_adjacent": {"ratio": adjacent},
+    return {"frames": 100 * nan, "transition_frames": [8] * nan + [12],
+            "worst_wrist": {"ratio": wrist}, "worst_wrist_adjacent": {"ratio": adjacent},
             "worst_wrist_pooled": {"ratio": adjacent},
             "arm_cv": {"sign_frames": arm, "all_frames": arm}, "worst_joint": {"ratio": wrist},
             "jerk": {"sign": {"p95": wrist}, "transition": {"p95": None}}, "missing_hands": {"either": arm},
@@ -170,6 +171,7 @@ def test_benchmark_figures_are_the_worst_over_sentences():
     w = bench.worst([_sentence_summary(1.0, 3.0, 0.01, 1), _sentence_summary(2.0, 1.0, None, 2)])
     assert (w["wrist_step_ratio"], w["wrist_step_ratio_adjacent"], w["arm_cv_sign_frames"]) == (2.0, 3.0, 0.01)
     assert w["jerk_p95_transition"] is None and w["non_finite_values"] == 3 and w["sentences"] == 2
+    assert (w["transition_frames_mean"], w["transition_frames_max"], w["frames_mean"]) == (9.6, 12, 150.0)
 
 
 def test_benchmark_sentences_are_fixed():

@@ -6,7 +6,8 @@ import numpy as np
 from signstream.bench import ceiling
 from signstream.config import Settings
 from signstream.lexicon import open_lexicon
-from signstream.pipeline import SynthesisOptions, output_length
+from signstream.pipeline import SynthesisOptions, sentence_length
+from signstream.style import default_style
 from signstream.render.encode import decode_image, get_encoder
 from signstream.render.skeleton import render_frame
 
@@ -16,8 +17,8 @@ def test_ceiling_frames_are_the_streams_frames_drawn_and_encoded_as_the_gateway_
     ids = ["hello", "name", "thank-you"]
     options = SynthesisOptions(num_interpolation=4, num_insert_interpolation=1)
     frames = ceiling.sentence_frames(lexicon, ids, options)
-    lengths = [len(lexicon.get_clip(i).frames) for i in ids]
-    assert len(frames) == output_length(lengths, 4, 1)
+    clips = [(i, lexicon.get_clip(i).frames) for i in ids]
+    assert len(frames) == sentence_length(clips, default_style(), options)
 
     images = ceiling.rendered(frames[:3], 96, 80)
     for frame, bgr in zip(frames[:3], images):

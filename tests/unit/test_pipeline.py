@@ -8,7 +8,8 @@ from signstream.config import settings_from_env
 from signstream.errors import InvalidArgument
 from signstream.kernels import layout as L
 from signstream.lexicon.demo import demo_signs
-from signstream.pipeline import FrameKind, Sentence, SynthesisOptions, output_length, sign_kinds, synthesize
+from signstream.pipeline import (SEED_METHOD, FrameKind, Sentence, SynthesisOptions, output_length, sign_kinds,
+                                 synthesize)
 from signstream.style import DEFAULT_STYLE
 
 
@@ -18,7 +19,7 @@ def clips():
 
 
 def test_each_sign_releases_its_transition_then_its_frames(clips):
-    sentence = Sentence(DEFAULT_STYLE, SynthesisOptions(num_interpolation=4, num_insert_interpolation=2))
+    sentence = Sentence(DEFAULT_STYLE, SynthesisOptions(num_interpolation=4, num_insert_interpolation=2, **SEED_METHOD))
     first = sentence.add(*clips[0])
     T0 = clips[0][1].shape[0]
     assert len(first) == T0 + (T0 - 1) * 2                       # no transition before the first sign
@@ -33,7 +34,7 @@ def test_each_sign_releases_its_transition_then_its_frames(clips):
 
 
 def test_batch_equals_incremental(clips):
-    opts = SynthesisOptions(num_interpolation=3)
+    opts = SynthesisOptions(num_interpolation=3, **SEED_METHOD)
     batch = synthesize(clips, DEFAULT_STYLE, opts)
     sentence = Sentence(DEFAULT_STYLE, opts)
     for chunk, (sign_id, frames) in zip(batch, clips):
@@ -73,21 +74,32 @@ def test_settings_env_then_flags():
 
 
 def test_warm_up_covers_what_a_real_sentence_compiles():
-    """After warm_up, a sentence built from the lexicon's read-only clips compiles nothing new, so a
-    server that warmed up never stalls its first request on numba."""
-    from signstream.kernels import interpolate, normalize
+    """After warm_up, sentences built from the lexicon's read-only clips, by every method, compile
+    nothing new in any kernel module, so a server that warmed up never stalls a request on numba."""
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    import signstream.kernels as kernels_package
     from signstream.kernels.warmup import warm_up
 
-    kernels = (normalize.normalize_signmail, normalize.point_validity,
-               interpolate.insert_interpolation, interpolate.transition_frames)
+    kernels = {f"{m.name}.{name}": fn for m in pkgutil.iter_modules(kernels_package.__path__)
+               for name, fn in vars(importlib.import_module(f"signstream.kernels.{m.name}")).items()
+               if isinstance(fn, CPUDispatcher)}
+    assert {"transition_smooth.bound_step_maxima", "transition_smooth.smooth_transition_frames"} <= set(kernels)
     warm_up()
-    before = [len(k.signatures) for k in kernels]
-    sentence = Sentence(DEFAULT_STYLE, SynthesisOptions(num_interpolation=3, num_insert_interpolation=1))
-    for sign in demo_signs()[:2]:
-        frames = sign.frames.copy()
-        frames.setflags(write=False)
-        sentence.add(sign.sign_id, frames)
-    assert [len(k.signatures) for k in kernels] == before
+    before = {name: len(fn.signatures) for name, fn in kernels.items()}
+    for normalization, transition, keypoint_filter in [("retarget", "smooth", "none"), ("signmail", "linear", "none"),
+                                                       ("retarget", "smooth", "one_euro")]:
+        sentence = Sentence(DEFAULT_STYLE, SynthesisOptions(3, 1, normalization, transition, keypoint_filter))
+        for sign in demo_signs()[:3]:
+            frames = sign.frames.copy()
+            frames.setflags(write=False)
+            sentence.add(sign.sign_id, frames)
+        sentence.finish()
+    after = {name: len(fn.signatures) for name, fn in kernels.items()}
+    assert after == before, {k: (before[k], v) for k, v in after.items() if v != before[k]}
 
 
 SENTENCE6 = ["hello", "thank-you", "please", "yes", "no", "help"]
@@ -176,11 +188,78 @@ def test_the_one_euro_keypoint_filter_smooths_each_clip_before_normalization(dem
     valid = clip[:, L.BODY, 2] > 0
     clip[:, L.BODY, :2] += np.where(valid[..., None], rng.normal(0, 0.004, clip[:, L.BODY, :2].shape), 0)
     style = default_style(960, 540)
-    opts = SynthesisOptions(num_interpolation=0, keypoint_filter="one_euro")
+    opts = SynthesisOptions(num_interpolation=0, keypoint_filter="one_euro", transition="linear")
     got = Sentence(style, opts).add("hello", clip, 25.0).frames
     params = jitter.JitterParams(fps=25.0, lookahead=CLIP_FILTER_LOOKAHEAD, aspect=960 / 540)
-    np.testing.assert_array_equal(got, NORMALIZERS["signmail"](style)(jitter.filter_clip(clip, params)))
-    plain = Sentence(style, SynthesisOptions(num_interpolation=0)).add("hello", clip).frames
+    np.testing.assert_array_equal(got, NORMALIZERS[opts.normalization](style)(jitter.filter_clip(clip, params)))
+    plain = Sentence(style, SynthesisOptions(num_interpolation=0, transition="linear")).add("hello", clip).frames
     assert _jitter(got) < 0.6 * _jitter(plain)
     with pytest.raises(InvalidArgument, match="keypoint_filter 'kalman'"):
         SynthesisOptions(keypoint_filter="kalman").validated()
+
+
+def _table(*columns) -> tuple[np.ndarray, np.ndarray]:
+    """A step table from one list of steps per BOUND_POINTS point (NaN: not present)."""
+    steps = np.array(columns, dtype=np.float64).T
+    return np.nan_to_num(steps), np.isfinite(steps)
+
+
+def test_reference_steps_take_the_smallest_of_own_group_and_recent_but_a_floor_of_the_group():
+    from signstream.pipeline import SMOOTH_FLOOR_SHARE, reference_steps
+
+    ones = [1.0] * 20
+    # right wrist signs fast (10), left slowly (4); elbows 6 and 2
+    pair = _table([10.0] * 20, [4.0] * 20, [6.0] * 20, [2.0] * 20)
+    ref = reference_steps(pair, pair)
+    group_w = np.percentile([10.0] * 20 + [4.0] * 20, 95)
+    group_e = np.percentile([6.0] * 20 + [2.0] * 20, 95)
+    np.testing.assert_allclose(ref, [min(10, group_w), 4, min(6, group_e), 2])
+    # the signs shown before were slower for the right wrist: it is held to that
+    recent = _table([10.0] * 20 + [3.0] * 60, [4.0] * 80, [6.0] * 80, [2.0] * 80)
+    assert reference_steps(pair, recent)[0] == pytest.approx(np.percentile([10.0] * 20 + [3.0] * 60, 95))
+    # a hand resting through both signs (steps ~0) is floored at a share of its group's p95
+    resting = _table([10.0] * 20, [0.01] * 20, ones, ones)
+    assert reference_steps(resting, resting)[1] == pytest.approx(SMOOTH_FLOOR_SHARE * np.percentile(
+        [10.0] * 20 + [0.01] * 20, 95))
+    # nothing measured (a point never present): NaN, which the pipeline leaves unbounded
+    gone = _table([np.nan] * 5, [4.0] * 5, [np.nan] * 5, [np.nan] * 5)
+    ref = reference_steps(gone, gone)
+    assert np.isnan(ref[2]) and np.isnan(ref[3]) and ref[1] == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("normalization", ["signmail", "retarget"])
+def test_smooth_transitions_bound_each_wrist_and_elbow_by_the_signing_they_join(demo_by_id, normalization):
+    """In every junction, each wrist's and each elbow's steps stay within 1.5 x its reference over the
+    two signs joined as shown: the smaller of its own and its pair's pooled p95, floored at a quarter
+    of the pair's (pipeline.reference_steps; the signs shown earlier can only lower it)."""
+    from signstream.kernels import transition_smooth as TS
+    from signstream.pipeline import SMOOTH_FLOOR_SHARE, SMOOTH_STEP_FACTOR
+    from signstream.results import SentenceFrames
+    from signstream.style import default_style
+
+    style = default_style(960, 540)
+    aspect = style.width / style.height
+    checked = 0
+    for signs in SENTENCES:
+        whole = SentenceFrames.from_chunks(synthesize([(s, demo_by_id[s]) for s in signs], style,
+                                                      SynthesisOptions(8, 0, normalization, "smooth")))
+        step, ok = TS.step_table(whole.frames, aspect)
+        own = whole.kinds != FrameKind.TRANSITION
+        inside = own[:-1] & own[1:] & (whole.sign_ids[:-1] == whole.sign_ids[1:])
+        frames_of = [np.flatnonzero(own & (whole.sign_ids == s)) for s in signs]   # each sign's own frames
+        for k in range(1, len(signs)):
+            before, after = frames_of[k - 1], frames_of[k]
+            rows = np.arange(before[0], after[-1])
+            pair = inside[rows]
+            junction = np.arange(before[-1], after[0])          # last own frame of k-1 .. first of k
+            for p, group in ((0, (0, 1)), (1, (0, 1)), (2, (2, 3)), (3, (2, 3))):
+                mine = step[rows][pair & ok[rows][:, p], p]
+                pooled = step[rows][:, group][pair[:, None] & ok[rows][:, group]]
+                if not (mine.size and pooled.size) or not np.percentile(pooled, 95) > 0:
+                    continue
+                g = np.percentile(pooled, 95)
+                limit = SMOOTH_STEP_FACTOR * max(min(np.percentile(mine, 95), g), SMOOTH_FLOOR_SHARE * g)
+                moved = step[junction, p][ok[junction, p]]
+                assert moved.max(initial=0) <= limit * (1 + 1e-6), (signs, k, p)
+                checked += 1
+    assert checked >= 60

@@ -22,7 +22,7 @@ from signstream.kernels.retarget import bone_length_cv, link_lengths, retarget_c
 from signstream.kernels.skeleton import MP_FACE_TO_IBUG68
 from signstream.lexicon import open_lexicon
 from signstream.lexicon.demo import demo_signs
-from signstream.pipeline import NORMALIZERS, Sentence, SynthesisOptions, synthesize
+from signstream.pipeline import NORMALIZERS, SEED_METHOD, Sentence, SynthesisOptions, synthesize
 from signstream.session import FrameOut, open_retarget, open_synthesis
 from signstream.style import DEFAULT_SKELETON, DEFAULT_STYLE, default_style, skeleton_from_frame, style_from_image
 from signstream.v1 import signstream_pb2 as pb
@@ -289,13 +289,14 @@ def test_sentence_retargets_with_the_style_and_keeps_signmail_as_it_was():
     clips = [(s.sign_id, s.frames) for s in demo_signs()[:3]]
     style = style_from_image(np.zeros((200, 300, 3), np.uint8), style_frame(300, 200))
     sk = style.skeleton
-    chunks = synthesize(clips, style, SynthesisOptions(num_interpolation=0, normalization="retarget"))
+    chunks = synthesize(clips, style, SynthesisOptions(num_interpolation=0, normalization="retarget",
+                                                       transition="linear"))
     for chunk, (_, frames) in zip(chunks, clips):
         expected = retarget_clip(frames, link_lengths(np.array(sk.body), np.array(sk.hand)),
                                  np.array([sk.face_width, sk.face_length]),
                                  np.array([style.params.x, style.params.y]), 1.5)
         np.testing.assert_array_equal(chunk.frames, expected)
-    signmail = synthesize(clips, style, SynthesisOptions(num_interpolation=0))
+    signmail = synthesize(clips, style, SynthesisOptions(num_interpolation=0, **SEED_METHOD))
     for chunk, (_, frames) in zip(signmail, clips):
         np.testing.assert_array_equal(chunk.frames, normalize_clip(frames, style.params.as_array()))
     assert set(NORMALIZERS) >= {"signmail", "retarget"}
@@ -313,8 +314,8 @@ async def _stream(opened, items) -> np.ndarray:
     session = await opened
     out = []
     try:
-        for item in items:
-            async for frame in session.add(item):
+        for outputs in [session.add(item) for item in items] + [session.finish()]:
+            async for frame in outputs:              # finish: what smooth joins held back
                 assert isinstance(frame, FrameOut)
                 out.append(frame.keypoints)
     finally:
@@ -370,7 +371,7 @@ def test_retarget_stream_filters_extracted_keypoints_causally_when_asked():
     rng = np.random.default_rng(5)
     ok = clip[:, :18, 2] > 0
     clip[:, :18, :2] += np.where(ok[..., None], rng.normal(0, 0.004, clip[:, :18, :2].shape), 0).astype(np.float32)
-    config = pb.SessionConfig(encoding=pb.NONE, keypoint_filter="one_euro")
+    config = pb.SessionConfig(encoding=pb.NONE, keypoint_filter="one_euro", normalization="signmail")
     with ThreadPoolExecutor(2) as pool:
         got = asyncio.run(_stream(open_retarget(spec_from_config(config), _FakeExtractor(list(clip)), pool),
                                   [_png(32, 32)] * len(clip)))

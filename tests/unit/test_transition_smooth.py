@@ -11,7 +11,7 @@ from signstream.kernels import layout as L
 from signstream.kernels import transition_smooth as TS
 from signstream.kernels.interpolate import transition
 from signstream.lexicon.demo import demo_signs
-from signstream.pipeline import MAX_NUM_INTERPOLATION, Sentence, SynthesisOptions
+from signstream.pipeline import MAX_NUM_INTERPOLATION, SEED_METHOD, Sentence, SynthesisOptions
 from signstream.style import DEFAULT_STYLE
 
 WIDE = 16 / 9
@@ -22,9 +22,10 @@ BONES = [(int(TS.PARENT[k]), k) for k in range(L.NUM_POINTS) if TS.MODE[k] == TS
 
 @pytest.fixture(scope="module")
 def demo() -> dict[str, np.ndarray]:
-    """Demo signs normalized with the default style, as the pipeline does: sign_id -> (T, K, 3)."""
-    return {s.sign_id: Sentence(DEFAULT_STYLE, SynthesisOptions(num_interpolation=0)).add(s.sign_id, s.frames).frames
-            for s in demo_signs()}
+    """Demo signs normalized with the default style by the seed's method (whole: linear transitions
+    hold nothing back): sign_id -> (T, K, 3)."""
+    seed = SynthesisOptions(num_interpolation=0, **SEED_METHOD)
+    return {s.sign_id: Sentence(DEFAULT_STYLE, seed).add(s.sign_id, s.frames).frames for s in demo_signs()}
 
 
 def random_frame(rng: np.random.Generator, missing_rate: float = 0.15) -> np.ndarray:
@@ -310,7 +311,7 @@ def test_transition_length_is_the_fewest(demo):
     for x, y in itertools.permutations(demo, 2):
         a, b = demo[x][-1], demo[y][0]
         for limit in (0.01, 0.02, 0.03, 0.05):
-            n = TS.transition_length(a, b, limit, 0, MAX_NUM_INTERPOLATION)
+            n = TS.transition_length(a, b, limit, 0, MAX_NUM_INTERPOLATION, points=TS.WRISTS)
             assert largest_step(a, b, n) <= limit, (x, y, limit)
             assert n == 0 or largest_step(a, b, n - 1) > limit, (x, y, limit)
 
@@ -353,3 +354,104 @@ def test_tail_start():
     assert TS.tail_start(40, 0) == 40 - TS.JOIN_WINDOW
     assert TS.tail_start(40, 35) == 35                  # never before the frames kept at the head
     assert TS.tail_start(4, 1) == 1                     # a short sign: its whole kept part is the tail
+
+
+# --------------------------------------------------------------------------- continuing the signs' motion
+
+def moving(rng: np.random.Generator, step: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """A random frame and the frame one `step` before it: every point moving by `step` a frame."""
+    a = random_frame(rng, 0.0)
+    p = a.copy()
+    p[L.validity(a[None])[0], :2] -= np.float32(step)
+    return p, a
+
+
+@pytest.mark.parametrize("seed, n, aspect, gap", [(0, 1, 1.0, 1), (1, 7, WIDE, 1), (2, 8, 1.0, 2), (3, 3, 0.75, 3)])
+def test_parity_with_end_motion(seed, n, aspect, gap):
+    rng = np.random.default_rng(seed)
+    a, b = random_frame(rng, 0.3), random_frame(rng, 0.3)
+    before, after = random_frame(rng, 0.3), random_frame(rng, 0.3)
+    before[:, :2] = a[:, :2] + rng.normal(0, 0.03, a[:, :2].shape).astype(np.float32)
+    after[:, :2] = b[:, :2] + rng.normal(0, 0.03, b[:, :2].shape).astype(np.float32)
+    np.testing.assert_allclose(TS.smooth_transition(a, b, n, aspect, before=before, after=after, gap=gap),
+                               TS.smooth_transition_reference(a, b, n, aspect, before=before, after=after, gap=gap),
+                               atol=1e-5)
+
+
+def test_parity_with_end_motion_on_demo_junctions(demo):
+    ids = list(demo)
+    for x, y in zip(ids, ids[1:] + ids[:1]):
+        A, B = demo[x], demo[y]
+        ends = {"before": A[-2], "after": B[1], "gap": 1}
+        np.testing.assert_allclose(TS.smooth_transition(A[-1], B[0], DEFAULT_N, WIDE, **ends),
+                                   TS.smooth_transition_reference(A[-1], B[0], DEFAULT_N, WIDE, **ends), atol=1e-5)
+
+
+def _neck_steps(a, b, n, **ends) -> np.ndarray:
+    path = np.concatenate([a[None], TS.smooth_transition(a, b, n, **ends), b[None]])[:, L.NECK, :2]
+    return np.hypot(*np.diff(path.astype(np.float64), axis=0).T)
+
+
+def test_a_translation_continues_the_motion_on_each_side():
+    """A pure translation whose signs move toward each other at the transition's mean speed is
+    crossed at that uniform speed (no stop at either end); motion away from the target, or no
+    neighbour frame, starts from rest (minimum jerk); faster motion is taken at the mean speed."""
+    rng = np.random.default_rng(8)
+    n, way = 9, np.array([0.05, -0.03])
+    mean = way / (n + 1)
+    p, a = moving(rng, tuple(mean))
+    b = a.copy()
+    b[L.validity(a[None])[0], :2] += way.astype(np.float32)
+    q = b.copy()
+    q[L.validity(b[None])[0], :2] += mean.astype(np.float32)
+    uniform = _neck_steps(a, b, n, before=p, after=q)
+    np.testing.assert_allclose(uniform, np.hypot(*mean), rtol=1e-4)
+    rest = _neck_steps(a, b, n)
+    away_p = a.copy()
+    away_p[L.validity(a[None])[0], :2] += np.float32(mean)           # the sign was moving away from b
+    np.testing.assert_allclose(_neck_steps(a, b, n, before=away_p), rest, atol=1e-6)
+    fast_p = a.copy()
+    fast_p[L.validity(a[None])[0], :2] -= np.float32(5 * mean)       # five times the mean speed: clamped
+    np.testing.assert_allclose(_neck_steps(a, b, n, before=fast_p, after=q), uniform, atol=1e-6)
+    assert rest[0] < uniform[0] / 4                                  # from rest, the first step is small
+
+
+def test_continued_motion_never_overshoots(demo):
+    """The end motion only re-times the way: along it every point's progress is monotone and stays
+    between the ends (no point swings past b and back), and bones keep between their end lengths."""
+    checked = 0
+    for x, y in itertools.permutations(list(demo)[:6], 2):
+        A, B = demo[x], demo[y]
+        a, b = A[-1], B[0]
+        out = TS.smooth_transition(a, b, DEFAULT_N, before=A[-2], after=B[1])
+        neck = np.concatenate([a[None], out, b[None]])[:, L.NECK, :2].astype(np.float64)
+        way = neck[-1] - neck[0]
+        if np.hypot(*way) < 1e-4:
+            continue
+        progress = (neck - neck[0]) @ way / (way @ way)
+        assert np.all(np.diff(progress) >= -1e-6) and progress.min() >= -1e-6 and progress.max() <= 1 + 1e-6, (x, y)
+        checked += 1
+        ends = pixel_lengths(np.stack([a, b]), 1.0)
+        both = np.array([a[p, 2] > 0 and b[p, 2] > 0 and a[c, 2] > 0 and b[c, 2] > 0 for p, c in BONES])
+        both &= ~np.isin([c for _, c in BONES], L.KNEES_AND_ANKLES)
+        got = pixel_lengths(out, 1.0)[:, both]
+        lo, hi = ends.min(axis=0)[both], ends.max(axis=0)[both]
+        assert np.all(got >= lo - 1e-5 * (1 + hi)) and np.all(got <= hi + 1e-5 * (1 + hi)), (x, y)
+    assert checked >= 10
+
+
+def test_transition_length_bounds_each_point_by_its_own_limit(demo):
+    """max_step per BOUND_POINTS point: the answer keeps each under its own limit, an infinite limit
+    leaves a point free, and a tight limit on the elbows alone lengthens the transition."""
+    a, b = demo["where"][-1], demo["no"][0]
+    wrists_only = np.array([0.02, 0.02, np.inf, np.inf])
+    n = TS.transition_length(a, b, wrists_only, 0, MAX_NUM_INTERPOLATION)
+    assert np.all(TS.largest_steps(a, b, n)[:2] <= 0.02)
+    assert n == TS.transition_length(a, b, 0.02, 0, MAX_NUM_INTERPOLATION, points=TS.WRISTS)
+    elbows = TS.largest_steps(a, b, n)[2:]
+    tight = np.array([0.02, 0.02, *(elbows.max() / 2,) * 2])
+    longer = TS.transition_length(a, b, tight, 0, MAX_NUM_INTERPOLATION)
+    assert longer > n and np.all(TS.largest_steps(a, b, longer) <= tight)
+    assert np.any(TS.largest_steps(a, b, longer - 1) > tight)
+    with pytest.raises(ValueError, match="max_step"):
+        TS.transition_length(a, b, np.array([0.02, 0.0, 1, 1]), 0, 10)
