@@ -216,7 +216,7 @@ def _alpha(speed, distance, frames):
 
 @njit(cache=True, nogil=True)
 def _wrap(d):
-    """An angle difference on (−π, π]: the shorter arc."""
+    """An angle difference on [−π, π): the shorter arc."""
     return d - 2.0 * np.pi * np.floor((d + np.pi) / (2.0 * np.pi))
 
 
@@ -507,8 +507,8 @@ def transition_length(a: np.ndarray, b: np.ndarray, max_step, n_min: int, n_max:
     """Fewest transition frames in [n_min, n_max] that keep every step of each of `points` along
     a -> transition -> b at most its `max_step` (one number for all, or (P,); inf leaves a point
     free), n_max if none does; `ends` as smooth_transition's before/after/gap. Steps shrink as n
-    grows, so a proportional guess finds a length that is enough and a bisection below it finds the
-    fewest."""
+    grows (all but always: end speeds re-time each n a little differently), so a proportional guess
+    finds a length that is enough and a bisection below it the fewest that keeps the bound."""
     limit = np.broadcast_to(np.asarray(max_step, dtype=np.float64), (len(points),))
     if not np.all(limit > 0):
         raise ValueError(f"max_step must be positive, got {max_step}")

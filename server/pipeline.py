@@ -3,7 +3,9 @@
 `Sentence.add(sign_id, frames)` returns at once everything that sign makes visible: the transition
 from the previous sign (produced when this one arrives, DESIGN §5) followed by the sign's own
 normalized frames with their inserted frames. The in-process CLI and the streaming gateway both
-drive this one object, so their outputs are identical by construction.
+drive this one object, so their outputs are identical by construction, as long as each sign reaches
+the gateway before the frames smooth transitions hold back for it are due (`finish` releases them
+early when it does not; session.SynthesisSession.held).
 """
 from __future__ import annotations
 
@@ -64,8 +66,8 @@ KEYPOINT_FILTERS = ("none", "one_euro")  # one_euro: kernels/jitter.py on the cl
 CLIP_FILTER_LOOKAHEAD = 2               # a whole clip is known, so its filter may look 2 frames ahead
 TRANSITIONS = ("linear", "smooth")      # linear: the seed's (DESIGN §4.2); smooth: kernels/transition_smooth.py
 SMOOTH_STEP_FACTOR = 1.5               # smooth: no wrist or elbow step above 1.5 x its in-sign p95 step
-SMOOTH_FLOOR_SHARE = 0.25               # smooth: a point's reference is at least half its group's
-RECENT_SIGNS = 8                       # smooth: the signing so far = the last 8 signs shown
+SMOOTH_FLOOR_SHARE = 0.25              # smooth: a point's reference is at least a quarter of its group's
+RECENT_SIGNS = 8                       # smooth: the signing so far = the 8 signs shown last, and the new one
 
 
 def _p95(steps: np.ndarray, ok: np.ndarray) -> float:
@@ -78,11 +80,12 @@ def reference_steps(pair: tuple[np.ndarray, np.ndarray], recent: tuple[np.ndarra
     """The in-sign step each smooth.BOUND_POINTS point (wrists, elbows) is held to in a transition, (P,).
 
     pair = (steps, ok), the step_table rows of the two signs joined as shown; recent = the same over the
-    last signs shown (the two joined included). A point's reference is the smallest of its own p95 in
-    the two signs, its group's pooled p95 there (both wrists, both elbows) and its own p95 over the
-    recent signs, so a transition moves a hand no faster than that hand signs, nor faster than the
-    signing around it; but at least SMOOTH_FLOOR_SHARE x the group's p95 in the two signs, so a hand
-    resting through both still gets to move in reasonable time. NaN where nothing was measured."""
+    last signs shown (the two joined included). A point's reference is the smallest of four p95s: its
+    own and its group's pooled (both wrists, or both elbows) in the two signs, and its own and its
+    group's over the recent signs, so a transition moves a hand no faster than that hand signs, nor
+    faster than the signing around it and before it; but at least SMOOTH_FLOOR_SHARE x the group's
+    p95 in the two signs, so a hand resting through both still gets to move in reasonable time. NaN
+    where nothing was measured."""
     steps, ok = pair
     r_steps, r_ok = recent
     own = np.array([_p95(steps[:, p], ok[:, p]) for p in range(steps.shape[1])])

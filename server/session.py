@@ -256,8 +256,8 @@ class _Session:
         return
         yield
 
-    def hold_seconds(self) -> float | None:
-        """How long frames held back for the next item may wait for it (None: nothing is held)."""
+    def held(self) -> tuple[int, float] | None:
+        """Frames held back for the next item: (a name for them, their playing time), or None."""
         return None
 
     def close(self) -> None:
@@ -273,6 +273,7 @@ class SynthesisSession(_Session):
         self.lexicon = lexicon
         self.fps = spec.fps or None
         self._sentence = Sentence(style, spec.options)
+        self._signs_made = 0                      # names the frames held back (see held)
 
     async def add(self, raw_sign_id: str) -> AsyncIterator[Output]:
         """The transition into this sign and its frames; a Notice instead if it cannot be used."""
@@ -293,6 +294,7 @@ class SynthesisSession(_Session):
             self.fps = clip.fps
         chunk = await _timed(self.observe, "normalize", _run_at(self.executor, self._writer.index, self._sentence.add,
                                                                 sign_id, clip.frames, clip.fps))
+        self._signs_made += 1
         async for frame in self._write(chunk):
             yield frame
 
@@ -307,18 +309,20 @@ class SynthesisSession(_Session):
                                                chunk.kinds[chunk.tail:], self.fps):
             yield frame
 
-    def hold_seconds(self) -> float | None:
-        """Smooth transitions hold a sign's last frames back until the next sign shows where the two
-        meet; they wait at most as long as they take to play (280 ms at 25 fps), then go out untrimmed,
-        so every frame of a sign streams whether or not the next sign comes (DESIGN §5)."""
+    def held(self) -> tuple[int, float] | None:
+        """The frames held back for the next sign: (which sign's, seconds they take to play), None
+        when none are. Smooth transitions hold a sign's last frames (up to 7) until the next sign
+        shows where the two meet; the gateway lets them wait at most their playing time (280 ms at
+        25 fps) from when everything before them was sent, then they go out untrimmed (finish), so
+        every frame of a sign streams whether or not the next sign comes (DESIGN §5)."""
         held = self._sentence.withheld
         if not held or self.fps is None:
             return None
-        return held * (self._sentence.options.num_insert_interpolation + 1) / self.fps
+        return self._signs_made, held * (self._sentence.options.num_insert_interpolation + 1) / self.fps
 
     async def finish(self) -> AsyncIterator[Output]:
         """The frames smooth transitions still withhold: at the end of the stream, or when the next
-        sign is late (see hold_seconds)."""
+        sign is late (see held)."""
         chunk = self._sentence.finish()
         if chunk is not None and self.fps is not None:
             async for frame in self._write(chunk):

@@ -51,8 +51,7 @@ async def _next_item(queue: asyncio.Queue, hold_s: float | None):
     finally:
         if not getter.done():
             getter.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await getter
+    await asyncio.wait({getter})    # raises nothing of the getter's; this task's own cancellation still does
     if not getter.cancelled():      # it got an item while being cancelled: hand it on, not lose it
         return getter.result()
     return _LATE
@@ -204,13 +203,20 @@ class SignStreamService(pb_grpc.SignStreamServicer):
                        watch: StreamWatch) -> AsyncIterator[pb.SynthesizeResponse]:
         """The stream's responses, item by item from the queue the reader fills, then what the
         session still owes once the client has sent everything. What the session holds back for the
-        next item goes out when that item is late, and before a client error ends the stream: every
-        frame of every sign accepted is sent."""
+        next item goes out when that item is late, and before the client's own error (a second config,
+        the sign limit) ends the stream, so every frame of the signs before it is sent."""
         pacer = None            # REALTIME: made at the first frame, when the lexicon's fps is known
         what = "sign IDs" if rpc == "Synthesize" else "frames"
+        loop = asyncio.get_running_loop()
+        holding, due = None, 0.0   # the frames the session holds back, and when they go out anyway
         while True:
+            held = session.held()
+            if held is None:
+                holding = None
+            elif held[0] != holding:  # new ones: they wait their playing time from now, when all before
+                holding, due = held[0], loop.time() + held[1]   # them is sent; notices do not reset it
             watch.waiting()
-            item = await _next_item(queue, session.hold_seconds())
+            item = await _next_item(queue, None if holding is None else max(0.0, due - loop.time()))
             watch.working()
             error = item if isinstance(item, SignStreamError) else None
             if item is not _LATE and item is not _END and error is None:

@@ -190,7 +190,7 @@ def test_bench_quick_against_the_running_server(served, tmp_path):
     assert rows["keypoints only (NONE) frames/s"]["value"] == none["frames_per_s"]
     assert rows["REALTIME streams held"]["value"] == 2 and rows["REALTIME streams held"]["met"] is False
     assert rows["time to first frame p50, 16 streams JPEG ASAP"]["met"] is None       # not run
-    assert rows["numba / NumPy reference, normalize+insert+transition"]["met"] is None  # --no-kernels
+    assert rows["numba / NumPy reference, normalize+insert+transition (seed method)"]["met"] is None  # --no-kernels
 
     table = (out / "bench-quick.md").read_text()
     assert "| none@2 |" in table and "| realtime@2 |" in table and "| REALTIME streams held | 2 |" in table

@@ -250,3 +250,24 @@ def test_a_finished_stream_is_freed_by_reference_counting_alone(gateway):
         assert open_streams() == 0
     finally:
         gc.enable()
+
+
+def test_notices_for_bad_ids_do_not_extend_the_hold(gateway):
+    """Sign IDs that only give a notice do not keep a sign's held frames back: they go out their
+    playing time (0.28 s) after the sign's other frames, while the notices keep coming (every 0.1 s
+    for 0.8 s here), not after them."""
+    async def main(client):
+        call = client.synthesize(pb.SessionConfig(encoding=pb.NONE, num_interpolation=5))
+        await call.send("¶hello")
+        for k in range(8):
+            await asyncio.sleep(0.1)
+            await call.send(f"¶no-such-sign-{k}")
+        await call.done_sending()
+        return [r async for r in call]
+
+    responses = run(gateway, main)
+    kinds = [r.WhichOneof("kind") for r in responses]
+    frames = [r.frame for r in responses if r.WhichOneof("kind") == "frame"]
+    assert [f.index for f in frames] == list(range(LENGTHS["hello"])) and kinds.count("notice") == 8
+    last_frame = max(i for i, kind in enumerate(kinds) if kind == "frame")
+    assert kinds[:last_frame].count("notice") < 8, kinds          # the held frames came before the last notice

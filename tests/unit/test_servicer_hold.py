@@ -50,7 +50,9 @@ def test_items_put_around_the_hold_all_arrive_in_order():
     assert asyncio.run(main()) == list(range(200))
 
 
-def test_a_session_holds_smooth_frames_for_their_playing_time(demo_lexicon_dir):
+def test_a_session_names_its_held_frames_and_their_playing_time(demo_lexicon_dir):
+    """held(): which sign's frames are held back and how long they take to play; the same after a
+    notice (a bad ID makes no frames), new after the next sign, none after finish or with linear."""
     from concurrent.futures import ThreadPoolExecutor
 
     import pytest
@@ -64,20 +66,45 @@ def test_a_session_holds_smooth_frames_for_their_playing_time(demo_lexicon_dir):
     lexicon = open_lexicon(Settings(lexicon=str(demo_lexicon_dir)))
     fps = lexicon.get_clip("hello").fps
 
-    async def holds(options: SynthesisOptions) -> list:
+    async def held(options: SynthesisOptions) -> list:
         with ThreadPoolExecutor(2) as pool:
             session = await open_synthesis(SessionSpec(encoding="none", options=options), lexicon, None, pool)
             try:
-                seen = [session.hold_seconds()]                  # nothing sent: nothing held
-                [_ async for _ in session.add("¶hello")]
-                seen.append(session.hold_seconds())
-                [_ async for _ in session.finish()]              # what a late next sign gets first
-                seen.append(session.hold_seconds())
+                seen = [session.held()]                          # nothing sent: nothing held
+                for step in (session.add("¶hello"), session.add("¶no-such-sign"), session.add("¶name"),
+                             session.finish()):                  # finish: what a late next sign gets first
+                    [_ async for _ in step]
+                    seen.append(session.held())
                 return seen
             finally:
                 session.close()
 
-    assert asyncio.run(holds(SynthesisOptions())) == [None, pytest.approx((JOIN_WINDOW - 1) / fps), None]
-    assert asyncio.run(holds(SynthesisOptions(num_insert_interpolation=1)))[1] == pytest.approx(
-        2 * (JOIN_WINDOW - 1) / fps)
-    assert asyncio.run(holds(SynthesisOptions(transition="linear"))) == [None, None, None]
+    play = (JOIN_WINDOW - 1) / fps
+    nothing, hello, after_notice, name, finished = asyncio.run(held(SynthesisOptions()))
+    assert nothing is None and finished is None
+    assert hello[1] == pytest.approx(play) and after_notice == hello and name[0] != hello[0]
+    assert asyncio.run(held(SynthesisOptions(num_insert_interpolation=1)))[1][1] == pytest.approx(2 * play)
+    assert asyncio.run(held(SynthesisOptions(transition="linear"))) == [None] * 5
+
+
+def test_cancelling_the_wait_cancels_the_handler_even_as_the_hold_runs_out():
+    """A handler cancelled (its client went away) at any point of a wait whose hold runs out is
+    cancelled, not handed _LATE: the getter's own cancellation is waited for without swallowing the
+    handler's. (_LATE is right only when the wait had already returned.)"""
+    async def main():
+        queue: asyncio.Queue = asyncio.Queue()
+        outcomes = []
+        for turns in range(8):                 # cancel after 0..7 turns of the loop
+            task = asyncio.ensure_future(servicer._next_item(queue, 0.0))
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            finished_first = task.done()
+            task.cancel()
+            try:
+                outcomes.append((await task, finished_first))
+            except asyncio.CancelledError:
+                outcomes.append(("cancelled", finished_first))
+        return outcomes
+    outcomes = asyncio.run(main())
+    assert all(outcome == "cancelled" or finished_first for outcome, finished_first in outcomes), outcomes
+    assert any(outcome == "cancelled" for outcome, _ in outcomes)

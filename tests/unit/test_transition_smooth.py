@@ -430,6 +430,14 @@ def test_continued_motion_never_overshoots(demo):
             continue
         progress = (neck - neck[0]) @ way / (way @ way)
         assert np.all(np.diff(progress) >= -1e-6) and progress.min() >= -1e-6 and progress.max() <= 1 + 1e-6, (x, y)
+        path = np.concatenate([a[None], out, b[None]])
+        for parent, child in ((L.R_SHOULDER, L.R_ELBOW), (L.R_ELBOW, L.R_WRIST), (L.L_ELBOW, L.L_WRIST)):
+            if not (a[[parent, child], 2].all() and b[[parent, child], 2].all()):
+                continue
+            d = path[:, child, :2].astype(np.float64) - path[:, parent, :2]
+            angle = np.unwrap(np.arctan2(d[:, 1], d[:, 0]))        # the bone turns one way, never back
+            turn = np.diff(angle)
+            assert np.all(turn >= -1e-5) or np.all(turn <= 1e-5), (x, y, parent, child)
         checked += 1
         ends = pixel_lengths(np.stack([a, b]), 1.0)
         both = np.array([a[p, 2] > 0 and b[p, 2] > 0 and a[c, 2] > 0 and b[c, 2] > 0 for p, c in BONES])
@@ -455,3 +463,20 @@ def test_transition_length_bounds_each_point_by_its_own_limit(demo):
     assert np.any(TS.largest_steps(a, b, longer - 1) > tight)
     with pytest.raises(ValueError, match="max_step"):
         TS.transition_length(a, b, np.array([0.02, 0.0, 1, 1]), 0, 10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_length_probe_measures_exactly_what_the_frames_would_show(seed):
+    """bound_step_maxima (largest_steps) against step_table on smooth_transition's frames, to the bit:
+    random frames with missing points, end motion or none, several aspects and gaps."""
+    rng = np.random.default_rng(seed)
+    for case in range(40):
+        a, b = random_frame(rng, 0.3), random_frame(rng, 0.3)
+        before, after = a.copy(), b.copy()
+        before[:, :2] += rng.normal(0, 0.02, a[:, :2].shape).astype(np.float32)
+        after[:, :2] += rng.normal(0, 0.02, b[:, :2].shape).astype(np.float32)
+        ends = {"before": before if case % 3 else None, "after": after if case % 4 else None, "gap": 1 + case % 3}
+        n, aspect = int(rng.integers(0, 12)), (1.0, WIDE, 0.75)[case % 3]
+        for points in (TS.BOUND_POINTS, TS.WRISTS, np.array([L.NECK, L.R_ELBOW])):
+            np.testing.assert_array_equal(TS.largest_steps(a, b, n, aspect, points, **ends),
+                                          TS.largest_steps_reference(a, b, n, aspect, points, **ends))
