@@ -35,7 +35,7 @@ from signstream.render.skeleton import render_frame, render_frame_cv2
 from signstream.style import DEFAULT_STYLE, default_style
 
 STYLE = DEFAULT_STYLE.as_array()
-SEED_TOTAL, DEFAULT_TOTAL = "normalize + insert + transition", "retarget + smooth (join, length, frames)"
+SEED_TOTAL, DEFAULT_TOTAL = "normalize + insert + transition", "retarget + smooth join, length and frames"
 RENDER_SAMPLE = 240
 RENDER_SIZE = 512
 

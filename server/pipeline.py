@@ -70,10 +70,47 @@ SMOOTH_FLOOR_SHARE = 0.25              # smooth: a point's reference is at least
 RECENT_SIGNS = 8                       # smooth: the signing so far = the 8 signs shown last, and the new one
 
 
-def _p95(steps: np.ndarray, ok: np.ndarray) -> float:
-    """95th percentile of steps[ok] (NaN when there is none)."""
-    kept = steps[ok]
-    return float(np.percentile(kept, 95)) if kept.size else float("nan")
+def p95_columns(steps: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """The 95th percentile of each column of `steps` (R, C) over the rows where `ok`, NaN for a column
+    with none; `ok` is (R, C), or (E, R, C) for E masks of the same steps at once, giving (E, C). One
+    sort, then np.percentile's 'linear' rule (tests hold it to np.percentile, to the bit)."""
+    masks = ok if ok.ndim == 3 else ok[None]
+    n = masks.sum(axis=1)                                          # (E, C)
+    if steps.shape[0] == 0:
+        out = np.full(n.shape, np.nan)
+        return out if ok.ndim == 3 else out[0]
+    v = np.where(masks, steps[None], np.inf)
+    v.sort(axis=1)                                                 # each column's kept steps first
+    last = np.maximum(n - 1, 0)
+    at = 0.95 * last
+    lo = np.floor(at).astype(np.int64)
+    hi, t = np.minimum(lo + 1, last), at - lo
+    a = np.take_along_axis(v, lo[:, None, :], axis=1)[:, 0]
+    b = np.take_along_axis(v, hi[:, None, :], axis=1)[:, 0]
+    with np.errstate(invalid="ignore"):                            # empty columns: inf - inf, masked below
+        d = b - a
+        value = np.where(t >= 0.5, b - d * (1 - t), a + d * t)     # numpy's _lerp
+    out = np.where(n > 0, value, np.nan)
+    return out if ok.ndim == 3 else out[0]
+
+
+def _with_groups(steps: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The step table's P columns, then one column per BOUND_GROUPS group that pools its points'
+    steps (rows stacked; the shorter columns padded with rows that are not ok). `ok` may carry a
+    leading axis of masks, as p95_columns takes it."""
+    rows, lead = steps.shape[0], ok.shape[:-2]
+    pooled = [(steps[:, list(g)].T.reshape(-1), np.swapaxes(ok[..., list(g)], -1, -2).reshape(*lead, -1))
+              for g in smooth.BOUND_GROUPS]
+    height = max([rows] + [p.shape[0] for p, _ in pooled])
+
+    def pad(x: np.ndarray, fill, row_axis: int) -> np.ndarray:
+        shape = list(x.shape)
+        shape[row_axis] = height - x.shape[row_axis]
+        return np.concatenate([x, np.full(shape, fill, dtype=x.dtype)], axis=row_axis)
+
+    table = np.concatenate([pad(steps, 0.0, 0)] + [pad(p[:, None], 0.0, 0) for p, _ in pooled], axis=1)
+    flags = np.concatenate([pad(ok, False, -2)] + [pad(f[..., None], False, -2) for _, f in pooled], axis=-1)
+    return table, flags
 
 
 def reference_steps(pair: tuple[np.ndarray, np.ndarray], recent: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -85,16 +122,13 @@ def reference_steps(pair: tuple[np.ndarray, np.ndarray], recent: tuple[np.ndarra
     group's over the recent signs, so a transition moves a hand no faster than that hand signs, nor
     faster than the signing around it and before it; but at least SMOOTH_FLOOR_SHARE x the group's
     p95 in the two signs, so a hand resting through both still gets to move in reasonable time. NaN
-    where nothing was measured."""
-    steps, ok = pair
-    r_steps, r_ok = recent
-    own = np.array([_p95(steps[:, p], ok[:, p]) for p in range(steps.shape[1])])
-    mine = np.array([_p95(r_steps[:, p], r_ok[:, p]) for p in range(steps.shape[1])])
-    group = np.full(steps.shape[1], np.nan)
-    ours = np.full(steps.shape[1], np.nan)
-    for rows in smooth.BOUND_GROUPS:
-        group[list(rows)] = _p95(steps[:, rows], ok[:, rows])
-        ours[list(rows)] = _p95(r_steps[:, rows], r_ok[:, rows])
+    where nothing was measured. With (E, R, P) masks in both `ok`s, E references at once, (E, P)."""
+    points = pair[0].shape[1]
+    which = np.empty(points, dtype=np.int64)                       # each point's group column
+    for g, rows in enumerate(smooth.BOUND_GROUPS):
+        which[list(rows)] = points + g
+    here, there = p95_columns(*_with_groups(*pair)), p95_columns(*_with_groups(*recent))
+    own, group, mine, ours = here[..., :points], here[..., which], there[..., :points], there[..., which]
     with np.errstate(invalid="ignore"):
         return np.fmax(np.fmin(np.fmin(own, group), np.fmin(mine, ours)), SMOOTH_FLOOR_SHARE * group)
 
@@ -232,12 +266,19 @@ class Sentence:
         step, ok = after
         before = self._history[-1]
         earlier = (np.concatenate([h[0] for h in self._history]), np.concatenate([h[1] for h in self._history]))
-        limit = np.full(len(smooth.BOUND_POINTS), np.inf)
-        for end in range(sure, step.shape[0] + 2):
-            now = (step[: end - 1], ok[: end - 1])
-            pair = (np.concatenate([before[0], now[0]]), np.concatenate([before[1], now[1]]))
-            recent = (np.concatenate([earlier[0], now[0]]), np.concatenate([earlier[1], now[1]]))
-            limit = np.fmin(limit, reference_steps(pair, recent))
+        # every possible end at once: the incoming sign's steps up to end - 1 count, for end in
+        # sure .. T; one mask per end over the same rows
+        ends_at = np.arange(sure, step.shape[0] + 2)
+        counts = np.arange(step.shape[0])[None, :] < (ends_at - 1)[:, None]                # (E, T - 1)
+        now = ok[None] & counts[..., None]                                                  # (E, T - 1, P)
+
+        def masks(first: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            steps = np.concatenate([first[0], step])
+            flags = np.concatenate([np.broadcast_to(first[1], (len(ends_at),) + first[1].shape), now], axis=1)
+            return steps, flags
+
+        references = reference_steps(masks(before), masks(earlier))                       # (E, P)
+        limit = np.fmin.reduce(references, axis=0, initial=np.inf)
         max_step = SMOOTH_STEP_FACTOR * limit / (self.options.num_insert_interpolation + 1)
         max_step[~(max_step > 0)] = np.inf            # nothing measured, or no motion: no bound
         if np.all(np.isinf(max_step)):

@@ -13,3 +13,9 @@ def test_both_methods_are_timed_stage_by_stage_with_their_totals():
     default_parts = ["retarget", "smooth join", "smooth length probe (n=4)", "smooth transition (n=4)"]
     total = sum(rows[s]["numba_us_per_frame"] for s in default_parts)
     assert abs(rows[kernels.DEFAULT_TOTAL]["numba_us_per_frame"] - total) < 1e-6 * total
+
+
+def test_the_summary_has_both_headline_figures():
+    summary = kernels.summary(signs=(2, 3), n=4, m=1, repeats=1)
+    assert summary["speedup"] > 0 and summary["default_speedup"] > 0 and summary["default_us"] > 0
+    assert summary["normalize_transition_us"] > 0 and summary["render_speedup"] > 0

@@ -263,3 +263,36 @@ def test_smooth_transitions_bound_each_wrist_and_elbow_by_the_signing_they_join(
                 assert moved.max(initial=0) <= limit * (1 + 1e-6), (signs, k, p)
                 checked += 1
     assert checked >= 60
+
+
+def test_p95_columns_is_np_percentile_to_the_bit():
+    from signstream.pipeline import p95_columns
+
+    rng = np.random.default_rng(11)
+    for case in range(400):
+        rows, cols = int(rng.integers(0, 50)), int(rng.integers(1, 6))
+        steps = rng.exponential(1.0, (rows, cols))
+        if case % 3 == 0:
+            steps = np.round(steps, 1)                       # ties
+        masks = rng.uniform(size=(4, rows, cols)) < rng.uniform(0.0, 1.0)
+        expect = np.array([[np.percentile(steps[m[:, c], c], 95) if m[:, c].any() else np.nan for c in range(cols)]
+                           for m in masks])
+        np.testing.assert_array_equal(p95_columns(steps, masks), expect)
+        np.testing.assert_array_equal(p95_columns(steps, masks[0]), expect[0])
+
+
+def test_reference_steps_for_many_ends_at_once_are_each_ends_own():
+    """Masks for E possible ends give the E references one call per end gives (the pipeline takes
+    their smallest)."""
+    from signstream.pipeline import reference_steps
+
+    rng = np.random.default_rng(12)
+    for _ in range(50):
+        rows, recent_rows = int(rng.integers(1, 40)), int(rng.integers(1, 90))
+        pair_steps, recent_steps = rng.exponential(1.0, (rows, 4)), rng.exponential(1.0, (recent_rows, 4))
+        pair_ok = rng.uniform(size=(5, rows, 4)) < 0.8
+        recent_ok = rng.uniform(size=(5, recent_rows, 4)) < 0.8
+        batched = reference_steps((pair_steps, pair_ok), (recent_steps, recent_ok))
+        for e in range(5):
+            np.testing.assert_array_equal(batched[e], reference_steps((pair_steps, pair_ok[e]),
+                                                                      (recent_steps, recent_ok[e])))
