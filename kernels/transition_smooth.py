@@ -405,8 +405,8 @@ def bound_step_maxima(a, b, va, vb, n, aspect, parent, mode, order, points, p, q
         last[i, 1] = np.float64(a[k, 1])
     for j in range(1, n + 2):
         s = _minimum_jerk(j / (n + 1.0))
-        for i in range(order.shape[0]):
-            if j <= n:
+        if j <= n:
+            for i in range(order.shape[0]):
                 k = order[i]
                 shown[k] = _place(j, n, k, pa, pb, kind, ref, turn, theta, dtheta, la, lb, alpha, pos)
         for i in range(P):
@@ -448,10 +448,15 @@ def choose_join(tail: np.ndarray, head: np.ndarray, window: int = JOIN_WINDOW, a
     return int(ct), int(ch)
 
 
-def _ends(a: np.ndarray, b: np.ndarray, before: np.ndarray | None, after: np.ndarray | None) -> np.ndarray:
-    """(4, K, 3) float32: before, a, b, after, with a for a missing `before` and b for `after`."""
-    return np.ascontiguousarray(np.stack([a if before is None else before, a, b, b if after is None else after]),
+def _ends(a: np.ndarray, b: np.ndarray, before: np.ndarray | None, after: np.ndarray | None,
+          gap: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(4, K, 3) float32 frames before, a, b, after (a for a missing `before`, b for `after`) and
+    their validity; ValueError for a gap under one frame."""
+    if gap < 1:
+        raise ValueError(f"gap must be at least 1 frame, got {gap}")
+    ends = np.ascontiguousarray(np.stack([a if before is None else before, a, b, b if after is None else after]),
                                 dtype=np.float32)
+    return ends, validity(ends)
 
 
 def smooth_transition(a: np.ndarray, b: np.ndarray, n: int, aspect: float = 1.0, before: np.ndarray | None = None,
@@ -459,10 +464,7 @@ def smooth_transition(a: np.ndarray, b: np.ndarray, n: int, aspect: float = 1.0,
     """n (n, K, 3) float32 frames from packed frame a (K, 3) to b, endpoints excluded; aspect = W / H.
     `before` (the frame `gap` frames before a) and `after` (the frame `gap` frames after b) give the
     motion to continue from and into; without them the transition starts and ends at rest."""
-    if gap < 1:
-        raise ValueError(f"gap must be at least 1 frame, got {gap}")
-    ends = _ends(a, b, before, after)
-    v = validity(ends)
+    ends, v = _ends(a, b, before, after, gap)
     return smooth_transition_frames(ends[1], ends[2], v[1], v[2], int(n), _check_aspect(aspect),
                                     PARENT, MODE, ORDER, L.POINT_GROUP, L.KNEES_AND_ANKLES,
                                     ends[0], ends[3], v[0], v[3], float(gap))
@@ -485,11 +487,8 @@ def largest_steps(a: np.ndarray, b: np.ndarray, n: int, aspect: float = 1.0,
     """(P,) the largest step of each of `points` from a through the n transition frames to b (0 where
     the point is never present in two frames running), as step_table measures smooth_transition's
     frames (bound_step_maxima: only the points and their ancestors are placed, no frame is made)."""
-    if gap < 1:
-        raise ValueError(f"gap must be at least 1 frame, got {gap}")
     points = np.asarray(points, dtype=np.int64)
-    ends = _ends(a, b, before, after)
-    v = validity(ends)
+    ends, v = _ends(a, b, before, after, gap)
     return bound_step_maxima(ends[1], ends[2], v[1], v[2], int(n), _check_aspect(aspect), PARENT, MODE,
                              _with_ancestors(points), points, ends[0], ends[3], v[0], v[3], float(gap))
 
@@ -570,8 +569,7 @@ def smooth_transition_reference(a: np.ndarray, b: np.ndarray, n: int, aspect: fl
                                 before: np.ndarray | None = None, after: np.ndarray | None = None,
                                 gap: int = 1) -> np.ndarray:
     """The same transition computed one forest level at a time, vectorized over frames."""
-    ends = _ends(a, b, before, after)
-    vp, va, vb, vq = L.validity(ends)
+    ends, (vp, va, vb, vq) = _ends(a, b, before, after, gap)
     kind, ref = _links_reference(va, vb)
     scale = np.array([aspect, 1.0])
     pp, pa, pb, pq = ends[..., :2].astype(np.float64) * scale

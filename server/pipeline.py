@@ -301,15 +301,15 @@ class Sentence:
             step, ok = self._shown                   # the previous sign is final: its steps up to the kept end
             last = step.shape[0] - cut_tail
             self._history.append((step[:last], ok[:last]))
-        if self._held is not None and self.options.num_interpolation > 0:
-            a, b = kept[-1], s[head]
-            # the motion each side continues from and into: the sign frames beside a and b
-            ends = {"before": kept[-2] if kept.shape[0] > 1 else self._before_held,
-                    "after": s[head + 1] if s.shape[0] > head + 1 else None,
-                    "gap": self.options.num_insert_interpolation + 1}
-            n = self._transition_length(a, b, shown, start + 1 - head, ends)
-            parts.append(smooth.smooth_transition(a, b, n, self._aspect, **ends))
-            kinds.append(np.full(n, FrameKind.TRANSITION, dtype=np.uint8))
+            if self.options.num_interpolation > 0:
+                a, b = kept[-1], s[head]
+                # the motion each side continues from and into: the sign frames beside a and b
+                ends = {"before": kept[-2] if kept.shape[0] > 1 else self._before_held,
+                        "after": s[head + 1] if s.shape[0] > head + 1 else None,
+                        "gap": self.options.num_insert_interpolation + 1}
+                n = self._transition_length(a, b, shown, start + 1 - head, ends)
+                parts.append(smooth.smooth_transition(a, b, n, self._aspect, **ends))
+                kinds.append(np.full(n, FrameKind.TRANSITION, dtype=np.uint8))
         frames, frame_kinds = self._release(s[head : start + 1], skip_first=False)
         parts.append(frames)
         kinds.append(frame_kinds)

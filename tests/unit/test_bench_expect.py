@@ -32,6 +32,11 @@ def lexicon(demo_lexicon_dir):
     return open_lexicon(Settings(lexicon=str(demo_lexicon_dir)))
 
 
+def _config(n: int, m: int, transition: str) -> pb.SessionConfig:
+    return pb.SessionConfig(encoding=pb.NONE, width=64, height=64, num_interpolation=n, num_insert_interpolation=m,
+                            transition=transition)
+
+
 def _pipeline_frames(lexicon, config: pb.SessionConfig, sign_ids: list[str]) -> int:
     """Frames of the valid, known signs, synthesized by the batch pipeline."""
     clips = []
@@ -66,9 +71,7 @@ async def _session(lexicon, config: pb.SessionConfig, sign_ids: list[str]) -> tu
 @pytest.mark.parametrize("n, m", SETTINGS)
 @pytest.mark.parametrize("sentence", range(len(SENTENCES)))
 def test_expected_count_is_what_the_pipeline_makes(lexicon, sentence, n, m, transition):
-    sign_ids = SENTENCES[sentence]
-    config = pb.SessionConfig(encoding=pb.NONE, width=64, height=64, num_interpolation=n, num_insert_interpolation=m,
-                              transition=transition)
+    sign_ids, config = SENTENCES[sentence], _config(n, m, transition)
     expected = expected_stream(lexicon, config, sign_ids)
     assert expected.frames == _pipeline_frames(lexicon, config, sign_ids)
 
@@ -77,9 +80,7 @@ def test_expected_count_is_what_the_pipeline_makes(lexicon, sentence, n, m, tran
 @pytest.mark.parametrize("n, m", [(0, 0), (3, 1)])
 @pytest.mark.parametrize("sentence", range(len(SENTENCES)))
 def test_expected_frames_and_notices_are_what_the_session_streams(lexicon, sentence, n, m, transition):
-    sign_ids = SENTENCES[sentence]
-    config = pb.SessionConfig(encoding=pb.NONE, width=64, height=64, num_interpolation=n, num_insert_interpolation=m,
-                              transition=transition)
+    sign_ids, config = SENTENCES[sentence], _config(n, m, transition)
     expected = expected_stream(lexicon, config, sign_ids)
     indexes, notices = asyncio.run(_session(lexicon, config, sign_ids))
     assert indexes == list(range(expected.frames))
