@@ -12,6 +12,7 @@ class SignStreamError(Exception):
 
     code = "INTERNAL"
     status = "INTERNAL"
+    logged = False          # True: logged where it was found (rate-limited), not again per call
 
     def __init__(self, message: str, *, sign_id: str | None = None, field: str | None = None):
         super().__init__(message)
@@ -23,6 +24,13 @@ class SignStreamError(Exception):
 class InvalidArgument(SignStreamError):
     code = "INVALID_ARGUMENT"
     status = "INVALID_ARGUMENT"
+
+
+class MalformedMessage(InvalidArgument):
+    """A request whose bytes do not parse as its message type (garbage, a string that is not UTF-8)."""
+
+    code = "MALFORMED_MESSAGE"
+    logged = True
 
 
 class InvalidSignId(InvalidArgument):

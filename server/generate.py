@@ -17,7 +17,7 @@ from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
 from signstream.pipeline import SynthesisOptions, synthesize
 from signstream.render import frame_rate_from_clips
 from signstream.results import SentenceFrames, write_results
-from signstream.style import Style, default_style, read_style_image, style_from_image
+from signstream.style import Style, default_style, fit_canvas, read_style_image, style_from_image
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def load_style(path: str | None, allow_default: bool, triton_url: str | None = N
 
     rgb = read_style_image(path)
     frame, _ = asyncio.run(extract_once(rgb, open_extractor(triton_url)))
-    return style_from_image(rgb, frame, allow_default=allow_default)
+    return fit_canvas(style_from_image(rgb, frame, allow_default=allow_default))
 
 
 def generate(request: GenerateRequest, lexicon: Lexicon) -> GenerateResult:

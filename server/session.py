@@ -21,24 +21,24 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from signstream.errors import (CorruptClip, InvalidArgument, InvalidSignId, LexiconNotFound, StoreUnavailable,
-                               UnknownSign)
+from signstream.errors import (CorruptClip, InvalidArgument, InvalidSignId, LexiconNotFound, LimitExceeded,
+                               StoreUnavailable, UnknownSign)
 from signstream.extract.base import FrameExtractor
 from signstream.kernels.jitter import JitterFilter, JitterParams
 from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
 from signstream.pipeline import NORMALIZERS, Chunk, FrameKind, Sentence, SynthesisOptions
-from signstream.render.encode import get_encoder
+from signstream.render.encode import get_encoder, worst_frame_bytes
 from signstream.render.skeleton import render_frame
-from signstream.style import Style, decode_style_image, default_style, style_from_image
+from signstream.style import MAX_CANVAS_SIDE, Style, decode_style_image, default_style, fit_canvas, style_from_image
 
 ENCODINGS = ("jpeg", "png", "raw_rgb", "h264", "none")
 PACINGS = ("asap", "realtime")
 RENDERERS = ("skeleton",)            # "neural" arrives with the renderer ensemble
-MAX_SIDE = 4096                      # output width/height limit (README "Limits")
+MAX_SIDE = MAX_CANVAS_SIDE           # output width/height limit (README "Limits")
 MAX_FPS = 120.0
 DEFAULT_FPS = 25.0                   # when neither the config nor a clip gives one (Retarget)
 LOOKAHEAD = 4                        # frames rendered ahead of the one being sent, per stream
@@ -134,8 +134,22 @@ async def load_style(spec: SessionSpec, extractor: FrameExtractor) -> Style:
 
 
 def on_canvas(spec: SessionSpec, style: Style) -> Style:
-    """The style on the config's canvas where it gives one (its own size otherwise)."""
-    return replace(style, width=spec.width or style.width, height=spec.height or style.height)
+    """The style on the config's canvas where it gives one, else on its own, scaled down to at most
+    MAX_SIDE a side (style.fit_canvas)."""
+    return fit_canvas(style, spec.width, spec.height)
+
+
+def check_frame_size(spec: SessionSpec, width: int, height: int, max_frame_bytes: int | None) -> None:
+    """LimitExceeded before anything is rendered when a frame of this stream could be larger than one
+    message may be (`max_frame_bytes`, None = no limit): RAW_RGB at the largest canvas is 48 MiB."""
+    if max_frame_bytes is None:
+        return
+    need = worst_frame_bytes(spec.encoding, width, height, spec.wants_keypoints)
+    if need > max_frame_bytes:
+        raise LimitExceeded(
+            f"{spec.encoding} frames of {width}x{height} can take up to {need / 2**20:.1f} MiB, over the "
+            f"server's {max_frame_bytes / 2**20:.1f} MiB message limit: ask for a smaller width/height or "
+            "another encoding", field="encoding")
 
 
 class Pacer:
@@ -330,9 +344,11 @@ class SynthesisSession(_Session):
 
 
 async def open_synthesis(spec: SessionSpec, lexicon: Lexicon, extractor: FrameExtractor,
-                         executor: Executor, observe: Observer = _ignore) -> SynthesisSession:
+                         executor: Executor, observe: Observer = _ignore,
+                         max_frame_bytes: int | None = None) -> SynthesisSession:
     spec = spec.validated()
     style = await _timed(observe, "extract", load_style(spec, extractor))
+    check_frame_size(spec, style.width, style.height, max_frame_bytes)
     return SynthesisSession(spec, style, lexicon, executor, observe)
 
 
@@ -376,7 +392,8 @@ class RetargetSession(_Session):
 
 
 async def open_retarget(spec: SessionSpec, extractor: FrameExtractor, executor: Executor,
-                        observe: Observer = _ignore) -> RetargetSession:
+                        observe: Observer = _ignore, max_frame_bytes: int | None = None) -> RetargetSession:
     spec = spec.validated()
     style = await _timed(observe, "extract", load_style(spec, extractor))
+    check_frame_size(spec, style.width, style.height, max_frame_bytes)
     return RetargetSession(spec, style, extractor, executor, observe)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CANVAS = (1024, 1024)          # width, height when there is no style image
 MAX_STYLE_PIXELS = 40_000_000          # larger images are refused before decoding (memory bombs)
 MAX_STYLE_SIDE = 8192
+MAX_CANVAS_SIDE = 4096                 # output frames are at most this wide and high (README "Limits")
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,20 @@ def decode_style_image(data: bytes, name: str = "style image") -> np.ndarray:
     if bgr is None:
         raise StyleImageError(f"{name} could not be decoded (truncated or corrupt?): give a JPEG or PNG", field="style_image")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def fit_canvas(style: Style, width: int = 0, height: int = 0) -> Style:
+    """The style on the canvas frames are drawn on: `width`/`height` where given (callers refuse
+    values over MAX_CANVAS_SIDE), else the style image's own size, scaled down (aspect kept) so that
+    no side taken from it is over MAX_CANVAS_SIDE. Keypoints are fractions of the canvas, so scaling
+    it changes how many pixels are drawn, not the pose."""
+    taken = [side for side, given in ((style.width, width), (style.height, height)) if not given]
+    scale = min([1.0] + [MAX_CANVAS_SIDE / side for side in taken])
+    fitted = (width or max(1, round(style.width * scale)), height or max(1, round(style.height * scale)))
+    if scale < 1.0:
+        log.info("style image is %dx%d: frames are drawn at %dx%d (at most %d px a side)",
+                 style.width, style.height, *fitted, MAX_CANVAS_SIDE)
+    return replace(style, width=fitted[0], height=fitted[1])
 
 
 def read_style_image(path: str | Path) -> np.ndarray:

@@ -21,11 +21,11 @@ from signstream.extract.base import FrameExtractor
 from signstream.gateway.metrics import GatewayMetrics, Registry
 from signstream.gateway.security import BearerTokenInterceptor, ServerTls
 from signstream.gateway.servicer import SignStreamService
+from signstream.gateway.wire import add_service
 from signstream.kernels.warmup import warm_up
 from signstream.lexicon import Lexicon
 from signstream.limits import StreamLimits
 from signstream.v1 import signstream_pb2 as pb
-from signstream.v1 import signstream_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,8 @@ class Gateway:
             ("grpc.max_send_message_length", self.options.max_send_bytes),
             ("grpc.so_reuseport", int(self.options.reuse_port)),
         ])
-        pb_grpc.add_SignStreamServicer_to_server(
-            SignStreamService(self.lexicon, self.extractor, self.executor, self.metrics, self.options.limits),
-            self.server)
+        add_service(SignStreamService(self.lexicon, self.extractor, self.executor, self.metrics, self.options.limits,
+                                      self.options.max_send_bytes), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),

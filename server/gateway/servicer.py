@@ -16,11 +16,12 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 
-from signstream.errors import InvalidArgument, SignStreamError
+from signstream.errors import InvalidArgument, MalformedMessage, SignStreamError
 from signstream.extract.base import FrameExtractor
 from signstream.gateway import convert
 from signstream.gateway.metrics import GatewayMetrics
 from signstream.gateway.status import abort, drain, end_with
+from signstream.gateway.wire import Malformed
 from signstream.lexicon import Lexicon
 from signstream.limits import Admission, StreamLimits, StreamWatch
 from signstream.pipeline import SynthesisOptions
@@ -115,13 +116,14 @@ class _OpenStream:
 
 class SignStreamService(pb_grpc.SignStreamServicer):
     def __init__(self, lexicon: Lexicon, extractor: FrameExtractor, executor: Executor, metrics: GatewayMetrics,
-                 limits: StreamLimits = StreamLimits()):
+                 limits: StreamLimits = StreamLimits(), max_frame_bytes: int | None = None):
         self.lexicon = lexicon
         self.extractor = extractor
         self.executor = executor
         self.metrics = metrics
         self.limits = limits.validated()
         self.admission = Admission(self.limits)
+        self.max_frame_bytes = max_frame_bytes      # the send limit: a stream whose frames could pass it is refused
 
     # -- streams --------------------------------------------------------------------------------
     async def _first_config(self, requests: AsyncIterator, rpc: str) -> pb.SessionConfig:
@@ -130,15 +132,23 @@ class SignStreamService(pb_grpc.SignStreamServicer):
             # No request at all: the client half-closed, or cancelled. A cancelled call is cancelled here
             # (grpc cancels the handler at the loop's next turns), so a client that went away is not an error.
             await asyncio.sleep(CANCEL_SETTLE_S)
+        if isinstance(first, Malformed):
+            raise MalformedMessage(f"{rpc}: the first message {first.describe()}")
         if first is None or first.WhichOneof("item") != "config":
             raise InvalidArgument(f"{rpc}: the first message must be a SessionConfig (got "
                                   f"{'nothing' if first is None else first.WhichOneof('item')})", field="config")
         return first.config
 
     async def _read_rest(self, requests: AsyncIterator, field: str, queue: asyncio.Queue) -> None:
-        """Every later request's `field` into the queue, then _END; a second config is an error."""
+        """Every later request's `field` into the queue, then _END; a second config or a message that
+        does not parse is an error, which ends the stream after everything before it."""
         try:
+            position = 1                        # the config was message 1
             async for request in requests:
+                position += 1
+                if isinstance(request, Malformed):
+                    await queue.put(MalformedMessage(f"{request.describe(position)}; the stream ends here"))
+                    return
                 item = request.WhichOneof("item")
                 if item == "config":
                     await queue.put(InvalidArgument("a second SessionConfig was sent; a stream has one, first",
@@ -249,18 +259,25 @@ class SignStreamService(pb_grpc.SignStreamServicer):
     # grpc.aio streams a handler's output only when the handler itself is an async generator.
     async def Synthesize(self, request_iterator, context):
         opener = lambda spec: open_synthesis(spec, self.lexicon, self.extractor, self.executor,  # noqa: E731
-                                             self.metrics.stage)
+                                             self.metrics.stage, self.max_frame_bytes)
         async for response in self._stream("Synthesize", "sign_id", request_iterator, context, opener):
             yield response
 
     async def Retarget(self, request_iterator, context):
-        opener = lambda spec: open_retarget(spec, self.extractor, self.executor, self.metrics.stage)  # noqa: E731
+        opener = lambda spec: open_retarget(spec, self.extractor, self.executor, self.metrics.stage,  # noqa: E731
+                                            self.max_frame_bytes)
         async for response in self._stream("Retarget", "image", request_iterator, context, opener):
             yield response
+
+    @staticmethod
+    def _parsed(request) -> None:
+        if isinstance(request, Malformed):
+            raise MalformedMessage(f"the request {request.describe()}")
 
     # -- unary ----------------------------------------------------------------------------------
     async def ExtractKeypoints(self, request: pb.ExtractRequest, context) -> pb.Keypoints:
         try:
+            self._parsed(request)
             rgb = await asyncio.to_thread(decode_style_image, request.image, "image")
             frame = await self.extractor.extract(rgb)
         except SignStreamError as exc:
@@ -269,8 +286,9 @@ class SignStreamService(pb_grpc.SignStreamServicer):
         return convert.keypoints_to_proto(frame)
 
     async def ListSigns(self, request: pb.ListSignsRequest, context) -> pb.ListSignsResponse:
-        limit = min(request.limit or MAX_LIST_LIMIT, MAX_LIST_LIMIT)
         try:
+            self._parsed(request)
+            limit = min(request.limit or MAX_LIST_LIMIT, MAX_LIST_LIMIT)
             ids = await asyncio.to_thread(self.lexicon.list_signs, request.prefix, limit)
         except SignStreamError as exc:
             self.metrics.error(exc.code)

@@ -55,7 +55,8 @@ async def abort(context: grpc.aio.ServicerContext, error: SignStreamError, *, ra
         if raise_:
             raise grpc.aio.AbortError(f"call already ended; not sent: {error.status}")
         return
-    log.info("call ended with %s: %s", error.status, error.message)
+    if not error.logged:
+        log.info("call ended with %s: %s", error.status, error.message)
     try:
         await context.abort(status_code(error), error_message(error), trailing_metadata(error))
     except grpc.aio.AbortError:
@@ -72,7 +73,8 @@ def end_with(context: grpc.aio.ServicerContext, error: SignStreamError) -> None:
     collection. A call that has already ended is left as it is."""
     if context.done():
         return
-    log.info("call ends with %s: %s", error.status, error.message)
+    if not error.logged:
+        log.info("call ends with %s: %s", error.status, error.message)
     context.set_code(status_code(error))
     context.set_details(error_message(error))
     if metadata := trailing_metadata(error):

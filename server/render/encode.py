@@ -23,6 +23,7 @@ __all__ = [
     "encode_png",
     "encode_raw",
     "get_encoder",
+    "worst_frame_bytes",
 ]
 
 
@@ -103,6 +104,18 @@ ENCODERS: dict[str, Encoder] = {
     "png": Encoder("png", "image/png", encode_png, takes_bgr=True),
     "raw_rgb": Encoder("raw_rgb", "application/octet-stream", encode_raw),
 }
+
+
+KEYPOINTS_BYTES = 8 * 1024          # a Frame's Keypoints field (7.6 KiB of floats) with its headers
+FRAME_OVERHEAD_BYTES = 1024         # a Frame's other fields and a compressed format's headers
+
+
+def worst_frame_bytes(encoding: str, width: int, height: int, keypoints: bool) -> int:
+    """An upper bound on one Frame message of a width x height stream, known before anything is drawn:
+    RAW_RGB is exactly W*H*3; PNG, JPEG and H.264 of a skeleton are far smaller, and none of them
+    exceeds the raw size by more than its headers (PNG: a filter byte per row and zlib's 0.03 %)."""
+    image = 0 if encoding == "none" else width * height * 3 + height + (width * height * 3) // 1000
+    return image + FRAME_OVERHEAD_BYTES + (KEYPOINTS_BYTES if keypoints else 0)
 
 
 def get_encoder(name: str, **options: int) -> Encoder:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import struct
 import zlib
@@ -27,7 +28,6 @@ from signstream.lexicon import open_lexicon
 from signstream.lexicon.demo import demo_signs
 from signstream.pipeline import output_length
 from signstream.v1 import signstream_pb2 as pb
-from signstream.v1 import signstream_pb2_grpc as pb_grpc
 from tests.support.gateway import GatewayThread, read_all
 from tests.support.photos import grace_hopper
 
@@ -55,12 +55,23 @@ PERSON = _jpeg(grace_hopper())
 
 
 @dataclass(frozen=True)
+class Raw:
+    """Bytes sent as one request message exactly as they are (they need not parse)."""
+
+    data: bytes
+
+
+NOT_UTF8_SIGN_ID = b"\x12\x02\xff\xfe"     # SynthesizeRequest field 2 (sign_id), two bytes that are not UTF-8
+GARBAGE = b"\xff\xff\xff\xff"
+
+
+@dataclass(frozen=True)
 class Row:
     """One bad input: what is sent and what must come back."""
 
     name: str
     config: pb.SessionConfig | None = None            # None: the first message is a sign ID
-    items: tuple = ()                                  # sign IDs (Synthesize) or images (Retarget)
+    items: tuple = ()                                  # sign IDs (Synthesize) or images (Retarget), or Raw
     rpc: str = "Synthesize"
     status: str = ""                                   # the stream's end status ("" = OK)
     detail: str = ""                                   # in the status details
@@ -73,6 +84,15 @@ class Row:
 HELLO = ("¶hello",)
 CONFIG = pb.SessionConfig(encoding=pb.NONE)
 ROWS = [
+    # -- messages that do not parse: INVALID_ARGUMENT after everything before them, never OK --------
+    Row("garbage bytes mid-stream", CONFIG, HELLO + (Raw(GARBAGE), "¶name"), status="INVALID_ARGUMENT",
+        detail="message 3 (4 bytes) is not a valid SynthesizeRequest", frames=LENGTH),
+    Row("sign ID that is not UTF-8", CONFIG, HELLO + (Raw(NOT_UTF8_SIGN_ID), "¶name"), status="INVALID_ARGUMENT",
+        detail="message 3", frames=LENGTH),
+    Row("garbage as the first message", None, (Raw(GARBAGE),), status="INVALID_ARGUMENT",
+        detail="first message (4 bytes) is not a valid SynthesizeRequest"),
+    Row("garbage bytes mid-Retarget", CONFIG, (PERSON, Raw(GARBAGE), PERSON), rpc="Retarget",
+        status="INVALID_ARGUMENT", detail="message 3 (4 bytes) is not a valid RetargetRequest", frames=1),
     # -- sign IDs: a Notice each, then the next sign streams ----------------------------------------
     Row("sign ID with a path separator", CONFIG, ("signs/hello",) + HELLO, notices=("INVALID_SIGN_ID",), frames=LENGTH),
     Row("sign ID with a backslash", CONFIG, ("..\\hello",) + HELLO, notices=("INVALID_SIGN_ID",), frames=LENGTH),
@@ -183,19 +203,26 @@ async def _attempt(target: str, row: Row) -> tuple[list, grpc.aio.AioRpcError | 
     request = pb.SynthesizeRequest if row.rpc == "Synthesize" else pb.RetargetRequest
     item = "sign_id" if row.rpc == "Synthesize" else "image"
     messages = [] if row.config is None else [request(config=row.config)]
-    messages += [request(config=x) if isinstance(x, pb.SessionConfig) else request(**{item: x}) for x in row.items]
+    messages += [x if isinstance(x, Raw) else request(config=x) if isinstance(x, pb.SessionConfig)
+                 else request(**{item: x}) for x in row.items]
+    wire = [m.data if isinstance(m, Raw) else m.SerializeToString() for m in messages]
     if row.big_messages:        # grpc.aio clients misreport this status (grpc/grpc#36066): use the sync API
-        return await asyncio.to_thread(_attempt_sync, target, row.rpc, messages, big)
+        return await asyncio.to_thread(_attempt_sync, target, row.rpc, wire, big)
     async with grpc.aio.insecure_channel(target, options=big) as channel:
-        stub = pb_grpc.SignStreamStub(channel)
-        return await read_all(getattr(stub, row.rpc)(iter(messages)))
+        return await read_all(_raw_call(channel, row.rpc)(iter(wire)))
+
+
+def _raw_call(channel, rpc: str):
+    """The streaming method `rpc` on a channel, sending each request's bytes as they are."""
+    return channel.stream_stream(f"/signstream.v1.SignStream/{rpc}", request_serializer=lambda data: data,
+                                 response_deserializer=pb.SynthesizeResponse.FromString)
 
 
 def _attempt_sync(target: str, rpc: str, messages: list, options: list) -> tuple[list, grpc.RpcError | None]:
     with grpc.insecure_channel(target, options=options) as channel:
         got = []
         try:
-            for response in getattr(pb_grpc.SignStreamStub(channel), rpc)(iter(messages)):
+            for response in _raw_call(channel, rpc)(iter(messages)):
                 got.append(response)
         except grpc.RpcError as error:
             return got, error
@@ -235,3 +262,25 @@ def test_the_readme_lists_every_row():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     missing = [row.name for row in ROWS if f"| {row.name} |" not in readme]
     assert not missing, f"README 'Bad input' table lacks rows: {missing}"
+
+
+@pytest.mark.parametrize("method", ["ListSigns", "ExtractKeypoints"])
+def test_garbage_unary_request_is_invalid_argument_with_one_log_line(damaged, method, caplog):
+    """A unary request that does not parse answers INVALID_ARGUMENT (grpc's own answer is UNKNOWN
+    "Unexpected DecodeError" with a traceback in the log per call) and logs one warning line."""
+    caplog.set_level(logging.INFO)
+
+    async def main():
+        async with grpc.aio.insecure_channel(damaged.target) as channel:
+            call = channel.unary_unary(f"/signstream.v1.SignStream/{method}", request_serializer=lambda data: data,
+                                       response_deserializer=lambda data: data)
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await call(GARBAGE)
+            return info.value
+
+    error = asyncio.run(main())
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
+    assert "is not a valid" in error.details() and "Request" in error.details()
+    assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+    lines = [r for r in caplog.records if "malformed request" in r.getMessage() or "is not a valid" in r.getMessage()]
+    assert len(lines) <= 1, [r.getMessage() for r in lines]     # at most one (rate-limited across tests)
