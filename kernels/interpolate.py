@@ -1,4 +1,4 @@
-"""Linear interpolation kernels (DESIGN §4.2 transitions, §4.3 insert interpolation).
+"""Linear interpolation kernels: the `linear` transition between signs and insert interpolation inside one.
 
 A point is interpolated only when it is present at both ends; otherwise it is missing in every new
 frame ((-1, -1, 0) for flagged points, the whole MediaPipe part zero), so a missing point is never
@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from . import layout as L
-from .normalize import validity
+from .layout import validity
 
 
 @njit(cache=True, nogil=True)
@@ -97,7 +97,7 @@ def insert_interpolation_reference(frames: np.ndarray, m: int) -> np.ndarray:
     if m <= 0:
         return frames.copy()
     T = frames.shape[0]
-    valid = L.validity(frames)
+    valid = L.validity_reference(frames)
     w = np.arange(1, m + 1) / (m + 1.0)
     mids = _lerp_reference(frames[:-1], frames[1:], valid[:-1], valid[1:], w)      # (T-1, m, K, 3)
     out = np.empty((T + (T - 1) * m,) + frames.shape[1:], dtype=np.float32)
@@ -108,7 +108,7 @@ def insert_interpolation_reference(frames: np.ndarray, m: int) -> np.ndarray:
 
 
 def transition_reference(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    v = L.validity(np.stack([a, b]))
+    v = L.validity_reference(np.stack([a, b]))
     w = np.arange(1, n + 1) / (n + 1.0)
     out = _lerp_reference(a[None], b[None], v[:1], v[1:], w)[0]
     out[:, L.KNEES_AND_ANKLES] = (-1.0, -1.0, 0.0)

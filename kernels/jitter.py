@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit
 
 from . import layout as L
-from .normalize import validity
+from .layout import validity
 
 MIN_CUTOFF = 1.0
 FACE_MIN_CUTOFF = 8.0
@@ -211,7 +211,7 @@ class JitterFilter:
 
 def filter_clip_reference(frames: np.ndarray, params: JitterParams = JitterParams()) -> np.ndarray:
     """The same filter vectorized over points, one frame at a time, then the backward passes."""
-    valid = L.validity(frames)
+    valid = L.validity_reference(frames)
     cutoffs, rate = params.min_cutoffs(), params.fps
     channels = np.where((L.POINT_GROUP < 0)[:, None], [True, True, False], True)      # filtered channels
     alpha = lambda fc: 1.0 / (1.0 + rate / (2 * np.pi * fc))                         # noqa: E731

@@ -1,6 +1,6 @@
 """Packed keypoint layout: one frame is a float32 array (K, 3), a clip is (T, K, 3).
 
-Every part of the seed's frame dict (DESIGN §3) has a fixed slice of the K axis:
+Every part of the seed's frame dict (kernels/seedformat.py) has a fixed slice of the K axis:
 
     part            points  channel 0, 1      channel 2
     body            18      x, y in [0,1]     1.0 valid / 0.0 missing   (OpenPose-18 order)
@@ -20,6 +20,7 @@ from the seed dict is lossless; kernels never move them.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 LAYOUT_VERSION = 1
 
@@ -61,7 +62,7 @@ NOSE, NECK, R_SHOULDER, R_ELBOW, R_WRIST, L_SHOULDER, L_ELBOW, L_WRIST = 0, 1, 2
 R_HIP, R_KNEE, R_ANKLE, L_HIP, L_KNEE, L_ANKLE, R_EYE, L_EYE, R_EAR, L_EAR = range(8, 18)
 KNEES_AND_ANKLES = np.array([R_KNEE, R_ANKLE, L_KNEE, L_ANKLE], dtype=np.int64)
 
-# Face-68 indices for the face length (DESIGN §4.1): top = mean(0, 16), bottom = mean(4, 12).
+# Face-68 indices for the face length (normalize and retarget measure it): top = mean(0, 16), bottom = mean(4, 12).
 FACE_TOP = (FACE.start + 0, FACE.start + 16)
 FACE_BOTTOM = (FACE.start + 4, FACE.start + 12)
 
@@ -73,7 +74,7 @@ def _indices(*pieces: slice | list[int] | range) -> np.ndarray:
     return np.array(sorted(set(out)), dtype=np.int64)
 
 
-# Point groups that normalization scales about a pivot (DESIGN §4.1 steps 4-7).
+# Point groups that `signmail` normalization scales about a pivot (kernels/normalize.py).
 HEAD_POINTS = _indices(
     [NOSE, R_EYE, L_EYE, R_EAR, L_EAR], FACE, range(POSE_MP.start, POSE_MP.start + 11), FACE_MP
 )
@@ -93,8 +94,34 @@ def empty_frames(num_frames: int) -> np.ndarray:
     return frames
 
 
+@njit(cache=True, nogil=True)
+def point_validity(frames, point_group, group_start, group_stop):
+    """(T, K, 3) -> bool (T, K). Flagged points: channel 2 > 0; MediaPipe parts: any value non-zero."""
+    T, K, _ = frames.shape
+    valid = np.zeros((T, K), dtype=np.bool_)
+    for t in range(T):
+        for k in range(K):
+            if point_group[k] < 0:
+                valid[t, k] = frames[t, k, 2] > 0
+        for g in range(group_start.shape[0]):
+            present = False
+            for k in range(group_start[g], group_stop[g]):
+                if frames[t, k, 0] != 0 or frames[t, k, 1] != 0 or frames[t, k, 2] != 0:
+                    present = True
+                    break
+            for k in range(group_start[g], group_stop[g]):
+                valid[t, k] = present
+    return valid
+
+
 def validity(frames: np.ndarray) -> np.ndarray:
-    """(T, K, 3) -> bool (T, K): which points are present, by the two rules above."""
+    """(T, K, 3) -> bool (T, K): which points are present, by the two rules above (the numba kernel;
+    the tables are arguments, as numba freezes globals into its on-disk cache)."""
+    return point_validity(frames, POINT_GROUP, GROUP_START, GROUP_STOP)
+
+
+def validity_reference(frames: np.ndarray) -> np.ndarray:
+    """validity in NumPy, the rules as written."""
     valid = frames[..., 2] > 0
     for name in MEDIAPIPE_PARTS:
         s = PARTS[name]

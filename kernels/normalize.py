@@ -1,4 +1,4 @@
-"""Normalization method `signmail` (DESIGN §4.1): fit a sign clip to the style character.
+"""Normalization method `signmail`: fit a sign clip to the style character.
 
 `style` is a float64 array (6,) in the order of STYLE_FIELDS. Every step scales about the origin or
 about a per-frame pivot and translates; missing points are never touched, MediaPipe z never changes.
@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from . import layout as L
+from .layout import validity
 
 STYLE_FIELDS = ("shoulder", "d_y", "x", "y", "ear_x", "face_length")
 _EPS = 1e-6
@@ -22,37 +23,6 @@ _F4, _F12 = L.FACE_BOTTOM
 # The kernel takes these as an argument, not as globals: numba freezes globals into the compiled code
 # and its on-disk cache is keyed on this file only, so a changed layout.py would be silently ignored.
 LANDMARKS = np.array([_NOSE, _NECK, _RSH, _LSH, _REAR, _LEAR, _F0, _F16, _F4, _F12], dtype=np.int64)
-
-
-# --------------------------------------------------------------------------- validity
-
-@njit(cache=True, nogil=True)
-def point_validity(frames, point_group, group_start, group_stop):
-    """(T, K, 3) -> bool (T, K). Flagged points: channel 2 > 0; MediaPipe parts: any value non-zero."""
-    T, K, _ = frames.shape
-    valid = np.zeros((T, K), dtype=np.bool_)
-    for t in range(T):
-        for k in range(K):
-            if point_group[k] < 0:
-                valid[t, k] = frames[t, k, 2] > 0
-        for g in range(group_start.shape[0]):
-            present = False
-            for k in range(group_start[g], group_stop[g]):
-                if frames[t, k, 0] != 0 or frames[t, k, 1] != 0 or frames[t, k, 2] != 0:
-                    present = True
-                    break
-            for k in range(group_start[g], group_stop[g]):
-                valid[t, k] = present
-    return valid
-
-
-def point_validity_reference(frames: np.ndarray) -> np.ndarray:
-    return L.validity(frames)
-
-
-def validity(frames: np.ndarray) -> np.ndarray:
-    """Validity of a packed clip through the numba kernel."""
-    return point_validity(frames, L.POINT_GROUP, L.GROUP_START, L.GROUP_STOP)
 
 
 # --------------------------------------------------------------------------- numba kernel
@@ -246,9 +216,10 @@ def _scale_about_pivot_ref(out, valid, points, pivot, r, axes):
 
 
 def normalize_signmail_reference(frames: np.ndarray, style: np.ndarray) -> np.ndarray:
-    """DESIGN §4.1 step by step, vectorized, one step at a time (the readable version)."""
+    """The kernel's seven steps (1 shoulder width, 2 d_y, 3 neck, 4 head width, 5-6 arms, 7 face
+    length) vectorized, one at a time (the readable version)."""
     out = frames.astype(np.float64)
-    valid = L.validity(frames)
+    valid = L.validity_reference(frames)
     sx, sy = out[..., 0], out[..., 1]
 
     both = valid[:, _RSH] & valid[:, _LSH]

@@ -1,6 +1,7 @@
 """Normalization method `retarget`: the source motion's bone directions on the style character's bones.
 
-Every point of the packed layout hangs in one tree rooted at the body's neck (TREE below):
+Every point of the packed layout hangs in one tree rooted at the body's neck (`_build_tree`, from the
+topology in kernels/skeleton.py):
 
     body        OpenPose-18 bones from the neck (shoulders, elbows, wrists; hips, knees, ankles; nose,
                 eyes, ears), each taking the style's length along the source's direction
@@ -8,7 +9,7 @@ Every point of the packed layout hangs in one tree rooted at the body's neck (TR
                 length 0, so hands stay attached to the retargeted arms
     face        iBUG-68 and the MediaPipe face mesh hang on the nose tip (face 30), which hangs on the body's
                 nose: offsets from it scaled per axis by S = style face width / length over the clip's
-                largest (the most frontal view; DESIGN §4.1 measures them the same way), so the face keeps
+                largest (the most frontal view; `signmail` measures the face length alike), so the face keeps
                 its source shape and expression, sized to the style's face
     pose_mp     the 17 points that have an OpenPose twin follow the same bones; the others (eye corners,
     hands_mp    mouth, pose hand and foot points) keep their offset from their parent scaled by s; the
@@ -42,19 +43,13 @@ import numpy as np
 from numba import njit
 
 from . import layout as L
-from .normalize import validity
-from .skeleton import MP_POSE_TO_OPENPOSE
+from .layout import validity
+from .skeleton import (ARM_BONES, BODY_PARENT, HAND_PARENT, IBUG68_NOSE_TIP, MP_POSE_EXTRA_PARENT,
+                       MP_POSE_TO_OPENPOSE, length_cv)
 
 ROOT, BONE, FACE_OFFSET, BODY_OFFSET = 0, 1, 2, 3
 _EPS = 1e-6
-
-# Parent of each OpenPose-18 point (the neck is the root) and of each hand point (the wrist is the root).
-BODY_PARENT = (1, -1, 1, 2, 3, 1, 5, 6, 1, 8, 9, 1, 11, 12, 0, 0, 14, 15)
-HAND_PARENT = (-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19)
-FACE_ANCHOR = 30                         # iBUG-68 nose tip
-# MediaPipe pose points without an OpenPose twin -> the pose point they hang on.
-MP_POSE_EXTRA_PARENT = {1: 2, 3: 2, 4: 5, 6: 5, 9: 0, 10: 0, 17: 15, 19: 15, 21: 15, 18: 16, 20: 16, 22: 16,
-                        29: 27, 31: 27, 30: 28, 32: 28}
+FACE_ANCHOR = IBUG68_NOSE_TIP            # the face hangs on the nose tip
 
 
 def _build_tree() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -96,7 +91,7 @@ def _build_tree() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 PARENT, KIND, SLOT, ORDER = _build_tree()
 BODY_LINK = (np.arange(L.NUM_POINTS) < L.BODY.stop) & (KIND == BONE)   # the bones that set s
-# neck, then the face landmarks of DESIGN §4.1: width |f0 - f16|, length between mean(f0, f16), mean(f4, f12).
+# neck, then the face landmarks: width |f0 - f16|, length between mean(f0, f16) and mean(f4, f12).
 LANDMARKS = np.array([L.NECK, *L.FACE_TOP, *L.FACE_BOTTOM], dtype=np.int64)
 
 
@@ -300,7 +295,7 @@ def _ratio_ref(num: float, den: float, fallback: float) -> float:
 def retarget_reference(frames: np.ndarray, lengths: np.ndarray, face_size: np.ndarray, neck_xy: np.ndarray,
                        aspect: float) -> np.ndarray:
     """The module docstring step by step, vectorized over frames, one tree point at a time."""
-    valid = L.validity(frames)
+    valid = L.validity_reference(frames)
     T = frames.shape[0]
     m = frames[..., :2].astype(np.float64)
     m[..., 0] *= aspect
@@ -373,18 +368,8 @@ def retarget_reference(frames: np.ndarray, lengths: np.ndarray, face_size: np.nd
 
 # --------------------------------------------------------------------------- measuring
 
-ARM_BONES = {"r_upper_arm": (L.R_SHOULDER, L.R_ELBOW), "r_forearm": (L.R_ELBOW, L.R_WRIST),
-             "l_upper_arm": (L.L_SHOULDER, L.L_ELBOW), "l_forearm": (L.L_ELBOW, L.L_WRIST)}
-
-
 def bone_length_cv(frames: np.ndarray, aspect: float = 1.0,
                    bones: dict[str, tuple[int, int]] = ARM_BONES) -> dict[str, float]:
-    """Coefficient of variation (std / mean) of each named bone's length across the frames that show
-    both its ends, lengths in canvas-height units (x · aspect); NaN for a bone no frame shows."""
-    valid = L.validity(frames)
-    xy = frames[..., :2].astype(np.float64) * [aspect, 1.0]
-    cv = {}
-    for name, (a, b) in bones.items():
-        lengths = np.linalg.norm(xy[:, a] - xy[:, b], axis=1)[valid[:, a] & valid[:, b]]
-        cv[name] = float(lengths.std() / lengths.mean()) if lengths.size and lengths.mean() > 0 else float("nan")
-    return cv
+    """skeleton.length_cv over a clip (T, K, 3): lengths in canvas-height units (x · aspect), points
+    valid by the layout's rules; NaN for a bone no frame shows."""
+    return length_cv(frames[..., :2].astype(np.float64) * [aspect, 1.0], validity(frames), bones)

@@ -38,7 +38,7 @@ Definitions
   appeared           (frame, point) pairs where a point missing at both ends of a junction (the span's
                      first and last frame) is valid in a transition frame of it: a missing point drawn
                      (MediaPipe points by their part's presence; knees and ankles too);
-  knees_ankles       knees or ankles valid in a transition frame (DESIGN §4.2: transitions never draw them);
+  knees_ankles       knees or ankles valid in a transition frame (both transition kernels hide them);
   out_of_range       valid flagged points outside SANE_RANGE on either axis (a wild point; a hand may
                      leave the canvas a little, not by half a canvas);
   missing_drawn_frames  frames with any `appeared` or `knees_ankles` point.
@@ -53,14 +53,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from signstream.kernels import layout as L
-from signstream.kernels.skeleton import HAND_EDGES
+from signstream.kernels.skeleton import ARM_BONES, BODY_NAMES, HAND_EDGES, SHOULDER_BONES, length_cv
 from signstream.pipeline import FrameKind
 
-BODY_NAMES = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist",
-              "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye", "l_eye", "r_ear", "l_ear")
-ARM_BONES = {"r_upper_arm": (L.R_SHOULDER, L.R_ELBOW), "r_forearm": (L.R_ELBOW, L.R_WRIST),
-             "l_upper_arm": (L.L_SHOULDER, L.L_ELBOW), "l_forearm": (L.L_ELBOW, L.L_WRIST)}
-SHOULDER_BONES = {"r_shoulder": (L.NECK, L.R_SHOULDER), "l_shoulder": (L.NECK, L.L_SHOULDER)}
 HANDS = {"left_hand": L.LEFT_HAND, "right_hand": L.RIGHT_HAND}
 WRISTS = {"r_wrist": L.R_WRIST, "l_wrist": L.L_WRIST}
 MIN_MOTION_PX = 1.0           # floor of the in-sign p95 step that transition steps are divided by
@@ -172,15 +167,10 @@ def _nan_stat(values: np.ndarray, fn) -> float:
 def bone_cv(xy: np.ndarray, valid: np.ndarray, rows: np.ndarray) -> dict:
     """CV of the arm and shoulder bones and hand summaries over the frames `rows` (bool (N,))."""
     xy, valid = xy[rows], valid[rows]
-
-    def cv(a: int, b: int) -> float:
-        lengths = np.linalg.norm(xy[:, a] - xy[:, b], axis=-1)[valid[:, a] & valid[:, b]]
-        mean = lengths.mean() if lengths.size else 0.0
-        return float(lengths.std() / mean) if mean > 0 else float("nan")
-
-    out: dict = {name: cv(a, b) for name, (a, b) in {**ARM_BONES, **SHOULDER_BONES}.items()}
+    out: dict = length_cv(xy, valid, {**ARM_BONES, **SHOULDER_BONES})
     for hand, part in HANDS.items():
-        cvs = np.array([cv(part.start + p, part.start + c) for p, c in HAND_EDGES])
+        edges = {i: (part.start + p, part.start + c) for i, (p, c) in enumerate(HAND_EDGES)}
+        cvs = np.array(list(length_cv(xy, valid, edges).values()))
         out[hand] = {"median": _nan_stat(cvs, np.median), "max": _nan_stat(cvs, np.max),
                      "bones": int(np.isfinite(cvs).sum())}
     return out

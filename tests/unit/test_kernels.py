@@ -1,4 +1,4 @@
-"""numba kernels vs their NumPy references (≤ 1e-5), and the algorithm's promises (DESIGN §4)."""
+"""numba kernels vs their NumPy references (≤ 1e-5), and the promises of their docstrings."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,12 +11,8 @@ from signstream.kernels.interpolate import (
     transition,
     transition_reference,
 )
-from signstream.kernels.normalize import (
-    normalize_clip,
-    normalize_signmail_reference,
-    point_validity_reference,
-    validity,
-)
+from signstream.kernels.layout import validity, validity_reference
+from signstream.kernels.normalize import normalize_clip, normalize_signmail_reference
 from signstream.pipeline import output_length
 
 STYLE = np.array([0.30, 0.21, 0.48, 0.57, 0.17, 0.09])
@@ -43,7 +39,7 @@ def clip(request) -> np.ndarray:
 
 
 def test_validity_parity(clip):
-    np.testing.assert_array_equal(validity(clip), point_validity_reference(clip))
+    np.testing.assert_array_equal(validity(clip), validity_reference(clip))
 
 
 def test_normalize_parity(clip):

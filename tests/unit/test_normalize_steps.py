@@ -1,10 +1,10 @@
-"""Normalization `signmail` against values worked out by hand from DESIGN §4.1.
+"""Normalization `signmail` against values worked out by hand from its seven steps (kernels/normalize.py).
 
 The clip is built so that r_w = r_y = r_face = 1 exactly when steps 1, 2 and 7 use the right
 statistic (mean, max, max) on the right landmarks, the first neck already sits on the style neck,
 and r_ear = 2. So every point must end exactly where the spelled-out groups below say: head x
 doubled about the nose, each arm and hand doubled about its shoulder, everything else unchanged.
-The groups are written out here from the DESIGN text, not imported from the code under test.
+The groups are written out here from the method's description, not imported from the code under test.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Normalization `retarget`: numba kernel vs NumPy reference (≤ 1e-5), the method's promises, the style
 skeleton, and `retarget` through the Sentence, the synthesis session and the Retarget session.
 
-Bones, MediaPipe twins and face landmarks are written out here from DESIGN §3 / §4.1 and the kernel's
-docstring, not imported from the code under test; expected values are computed from the clips.
+Bones, MediaPipe twins and face landmarks are written out here from the OpenPose, MediaPipe and iBUG-68
+conventions and the kernel's docstring, not imported from the code under test; expected values are
+computed from the clips.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from signstream.config import Settings
-from signstream.gateway.servicer import spec_from_config
+from signstream.gateway.convert import spec_from_config
 from signstream.kernels import layout as L
 from signstream.kernels.normalize import normalize_clip
 from signstream.kernels.retarget import bone_length_cv, link_lengths, retarget_clip, retarget_reference
