@@ -6,7 +6,7 @@ against this.
     expected.frames    # pipeline.sentence_length of hello and name under the config's options
     expected.notices   # ("INVALID_SIGN_ID", "UNKNOWN_SIGN")
 
-The config is read by the gateway's own `spec_from_config` (so 0 means 8 transition frames exactly
+The config is read by the gateway's own `spec_from_config` (an unset count takes its default, 0 means none,
 as the server takes it), the IDs are looked up with the lexicon's own `get_clip` (an invalid ID or an
 unknown sign becomes its notice and adds no frames, as the session skips it), and the count is
 `pipeline.sentence_length` on the session's own style (`session.on_canvas`): the linear formula
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from signstream.errors import CorruptClip, InvalidSignId, StoreUnavailable, UnknownSign
-from signstream.gateway.servicer import spec_from_config
+from signstream.gateway.convert import spec_from_config
 from signstream.lexicon import Lexicon
 from signstream.pipeline import sentence_length
 from signstream.session import on_canvas

@@ -18,10 +18,11 @@ def read_style(path: str | None) -> bytes:
 
 
 def session_config(args: argparse.Namespace, **overrides) -> pb.SessionConfig:
+    counts = {name: getattr(args, name) for name in ("num_interpolation", "num_insert_interpolation")
+              if getattr(args, name, None) is not None}        # unset flags stay unset: the server's defaults
     config = pb.SessionConfig(
         style_image=read_style(args.style_image_path),
-        num_interpolation=args.num_interpolation,
-        num_insert_interpolation=args.num_insert_interpolation,
+        **counts,
         normalization=getattr(args, "normalization", "") or "",
         transition=getattr(args, "transition", "") or "",
         keypoint_filter=getattr(args, "keypoint_filter", "") or "",

@@ -144,6 +144,17 @@ class SynthesisOptions:
     transition: str = "smooth"        # "signmail" + "linear" is the seed's method
     keypoint_filter: str = "none"
 
+    @classmethod
+    def resolved(cls, num_interpolation: int | None = None, num_insert_interpolation: int | None = None,
+                 normalization: str = "", transition: str = "", keypoint_filter: str = "") -> "SynthesisOptions":
+        """Options from a request's fields, every transport alike: None (a count not given) or ""
+        (a name not given) takes the default; an explicit 0 stays 0 (no transition frames)."""
+        d = cls()
+        return cls(d.num_interpolation if num_interpolation is None else num_interpolation,
+                   d.num_insert_interpolation if num_insert_interpolation is None else num_insert_interpolation,
+                   normalization or d.normalization, transition or d.transition,
+                   keypoint_filter or d.keypoint_filter)
+
     def validated(self) -> "SynthesisOptions":
         """Return self, or raise InvalidArgument naming the field and its limit."""
         if not 0 <= self.num_interpolation <= MAX_NUM_INTERPOLATION:

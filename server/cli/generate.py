@@ -20,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(the seed's flags are kept).",
     )
     p.add_argument("--sign_ids", nargs="+", required=True, metavar="¶ID", help="sign IDs, with or without ¶")
-    p.add_argument("--num_interpolation", type=int, default=8, help="transition frames between signs (default 8)")
-    p.add_argument("--num_insert_interpolation", type=int, default=0,
+    p.add_argument("--num_interpolation", type=int, default=None,
+                   help="transition frames between signs (default 8; 0: none)")
+    p.add_argument("--num_insert_interpolation", type=int, default=None,
                    help="frames inserted between consecutive frames of a sign (default 0)")
     p.add_argument("--style_image_path", default=None,
                    help="photo of the style character (sets proportions and canvas size; default 1024x1024)")
@@ -66,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     request = GenerateRequest(
         sign_ids=tuple(args.sign_ids),
-        options=SynthesisOptions(args.num_interpolation, args.num_insert_interpolation, args.normalization,
-                                 args.transition, args.keypoint_filter),
+        options=SynthesisOptions.resolved(args.num_interpolation, args.num_insert_interpolation, args.normalization,
+                                          args.transition, args.keypoint_filter),
         style_image_path=args.style_image_path,
         allow_default_style=args.allow_default_style,
         out_dir=args.out,

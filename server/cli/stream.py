@@ -27,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("sign_ids", nargs="+", metavar="¶ID")
     p.add_argument("--server", required=True, metavar="HOST:PORT", help="the gateway (signstream serve)")
     p.add_argument("--style_image_path", "--style", default=None, help="style photo (JPEG/PNG)")
-    p.add_argument("--num_interpolation", type=int, default=8)
-    p.add_argument("--num_insert_interpolation", type=int, default=0)
+    p.add_argument("--num_interpolation", type=int, default=None, help="transition frames (default 8; 0: none)")
+    p.add_argument("--num_insert_interpolation", type=int, default=None, help="inserted frames (default 0)")
     p.add_argument("--normalization", default="", help="retarget (default) or signmail (the seed's)")
     p.add_argument("--transition", default="", help="smooth (default; a sign's last 7 frames wait up to their "
                    "playing time for the next sign, to choose the join) or linear (the seed's)")

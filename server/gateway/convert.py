@@ -10,13 +10,14 @@ import numpy as np
 
 from signstream.errors import InvalidArgument
 from signstream.kernels import layout as L
-from signstream.pipeline import FrameKind
+from signstream.pipeline import FrameKind, SynthesisOptions
+from signstream.session import SessionSpec
 from signstream.v1 import signstream_pb2 as pb
 
 __all__ = [
     "ENCODING_NAMES", "ENCODING_VALUES", "PACING_NAMES", "PACING_VALUES", "RENDERER_NAMES", "RENDERER_VALUES",
     "FRAME_KINDS", "FRAME_KIND_VALUES", "KEYPOINT_FIELD_SIZES",
-    "keypoints_to_bytes", "keypoints_to_proto", "keypoints_from_proto", "notice_to_proto", "frame_to_proto",
+    "keypoints_to_bytes", "spec_from_config", "keypoints_to_proto", "keypoints_from_proto", "notice_to_proto", "frame_to_proto",
 ]
 
 # ---- enums: proto number -> our name, and back ------------------------------------------------------
@@ -121,6 +122,25 @@ def keypoints_from_proto(keypoints: pb.Keypoints) -> np.ndarray:
         if flagged:
             out[index, 2] = ~((points[:, 0] == -1.0) & (points[:, 1] == -1.0))
     return out
+
+
+# ---- requests -----------------------------------------------------------------------------------------
+def spec_from_config(config: pb.SessionConfig) -> SessionSpec:
+    """SessionConfig -> a validated SessionSpec. The domain resolves defaults: a count the client did
+    not set (field presence) is None, an empty name "", an unknown enum number its number as text."""
+    def given(name: str) -> int | None:
+        return getattr(config, name) if config.HasField(name) else None
+
+    return SessionSpec(
+        style_image=config.style_image,
+        options=SynthesisOptions.resolved(given("num_interpolation"), given("num_insert_interpolation"),
+                                          config.normalization, config.transition, config.keypoint_filter),
+        encoding=ENCODING_NAMES.get(config.encoding, str(config.encoding)),
+        width=config.width, height=config.height,
+        pacing=PACING_NAMES.get(config.pacing, str(config.pacing)),
+        fps=float(config.fps), include_keypoints=config.include_keypoints,
+        renderer=RENDERER_NAMES.get(config.renderer, str(config.renderer)),
+    ).validated()
 
 
 # ---- responses ----------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from signstream.gateway.status import abort, drain, end_with
 from signstream.gateway.wire import Malformed
 from signstream.lexicon import Lexicon
 from signstream.limits import Admission, StreamLimits, StreamWatch
-from signstream.pipeline import SynthesisOptions
 from signstream.session import FrameOut, Output, Pacer, SessionSpec, open_retarget, open_synthesis
 from signstream.style import decode_style_image
 from signstream.v1 import signstream_pb2 as pb
@@ -56,23 +55,6 @@ async def _next_item(queue: asyncio.Queue, hold_s: float | None):
     if not getter.cancelled():      # it got an item while being cancelled: hand it on, not lose it
         return getter.result()
     return _LATE
-
-
-def spec_from_config(config: pb.SessionConfig) -> SessionSpec:
-    """SessionConfig -> SessionSpec (defaults for 0 / empty), validated."""
-    defaults = SynthesisOptions()
-    return SessionSpec(
-        style_image=config.style_image,
-        options=SynthesisOptions(config.num_interpolation or defaults.num_interpolation,
-                                 config.num_insert_interpolation, config.normalization or defaults.normalization,
-                                 config.transition or defaults.transition,
-                                 config.keypoint_filter or defaults.keypoint_filter),
-        encoding=convert.ENCODING_NAMES.get(config.encoding, str(config.encoding)),
-        width=config.width, height=config.height,
-        pacing=convert.PACING_NAMES.get(config.pacing, str(config.pacing)),
-        fps=float(config.fps), include_keypoints=config.include_keypoints,
-        renderer=convert.RENDERER_NAMES.get(config.renderer, str(config.renderer)),
-    ).validated()
 
 
 def output_to_proto(out: Output) -> pb.SynthesizeResponse:
@@ -188,7 +170,7 @@ class SignStreamService(pb_grpc.SignStreamServicer):
                                                name=f"{rpc}-guard")
             config = await self._first_config(requests, rpc)
             stream.watch.working()
-            spec = spec_from_config(config)
+            spec = convert.spec_from_config(config)
             stream.session = await opener(spec)
             queue: asyncio.Queue = asyncio.Queue(REQUEST_QUEUE)
             stream.reader = asyncio.create_task(self._read_rest(requests, field, queue), name=f"{rpc}-reader")

@@ -69,6 +69,23 @@ def test_generate_through_the_server_matches_in_process_frame_for_frame(served, 
     assert pickles[0] == pickles[1]
 
 
+@pytest.mark.parametrize("counts", [["--num_interpolation", "0"], ["--num_interpolation", "1"], [],
+                                    ["--num_interpolation", "0", "--num_insert_interpolation", "0"]],
+                         ids=["n=0", "n=1", "unset", "n=0,m=0"])
+def test_interpolation_counts_mean_the_same_in_process_and_through_the_server(served, demo_lexicon_dir, tmp_path,
+                                                                           counts):
+    """0 means no transition frames on every path (proto3 used to read an explicit 0 as unset, so the
+    server made 8); not giving the flag means the default, 8, on every path too."""
+    common = ["--sign_ids", "¶hello", "¶name", "--transition", "linear", "--no-progress", *counts]
+    remote = _cli("generate", "--server", served["target"], "--out", str(tmp_path / "remote"), *common)
+    local = _cli("generate", "--lexicon", str(demo_lexicon_dir), "--out", str(tmp_path / "local"), *common)
+    assert remote.returncode == 0 and local.returncode == 0, remote.stderr + local.stderr
+    a, b = load_results_npz(tmp_path / "remote" / NPZ_NAME), load_results_npz(tmp_path / "local" / NPZ_NAME)
+    n = int(counts[1]) if counts else 8
+    assert int((a["kinds"] == 1).sum()) == int((b["kinds"] == 1).sum()) == n      # 1 = TRANSITION
+    np.testing.assert_array_equal(a["keypoints"], b["keypoints"])
+
+
 def test_generate_through_the_server_refuses_unknown_ids_and_writes_nothing(served, tmp_path):
     done = _cli("generate", "--server", served["target"], "--out", str(tmp_path / "out"),
                 "--sign_ids", "¶hello", "¶nope", "--no-progress")

@@ -10,7 +10,7 @@ import pytest
 
 from signstream.bench.expect import expected_stream
 from signstream.config import Settings
-from signstream.gateway.servicer import spec_from_config
+from signstream.gateway.convert import spec_from_config
 from signstream.lexicon import open_lexicon
 from signstream.pipeline import synthesize
 from signstream.session import FrameOut, on_canvas, open_synthesis
@@ -88,14 +88,17 @@ def test_expected_frames_and_notices_are_what_the_session_streams(lexicon, sente
 
 
 def test_the_expectation_is_not_trivially_met(lexicon):
-    """The count depends on every setting it should: clip lengths, n (0 meaning 8) and m; with smooth
+    """The count depends on every setting it should: clip lengths, n (unset meaning 8, 0 none) and m; with smooth
     transitions (the default) also the motion: joins trim frames and far junctions take longer."""
     ids = ["¶morning", "¶good"]
     t = [len(lexicon.get_clip(i).frames) for i in ids]
-    frames = lambda n, m, tr="linear": expected_stream(lexicon, pb.SessionConfig(  # noqa: E731
-        num_interpolation=n, num_insert_interpolation=m, transition=tr), ids).frames
-    assert frames(0, 0) == frames(8, 0) == sum(t) + 8
+    def frames(n, m, tr="linear"):
+        counts = {} if n is None else {"num_interpolation": n}
+        return expected_stream(lexicon, pb.SessionConfig(num_insert_interpolation=m, transition=tr, **counts),
+                               ids).frames
+    assert frames(None, 0) == frames(8, 0) == sum(t) + 8
+    assert frames(0, 0) == sum(t)
     assert frames(3, 0) == sum(t) + 3
     assert frames(3, 2) == sum(t) + 2 * (sum(t) - 2) + 3
-    assert frames(0, 0, "") == frames(0, 0, "smooth") != frames(0, 0)
+    assert frames(None, 0, "") == frames(None, 0, "smooth") != frames(None, 0)
     assert expected_stream(lexicon, pb.SessionConfig(), ["../x", "¶nope"]).notices == ("INVALID_SIGN_ID", "UNKNOWN_SIGN")

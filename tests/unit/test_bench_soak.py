@@ -3,6 +3,7 @@ of streams, the checks on hand-made stream records (each failure is caught and d
 Prometheus text reader, the RSS/FD sampler's figures and the soak's Markdown."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import random
@@ -17,9 +18,10 @@ from signstream.bench.options import MAX_SOAK_MINUTES
 from signstream.bench.soak_cases import ALLOWED, BAD_CONFIGS, BEHAVIOURS, REFUSED, Case, Mix
 from signstream.bench.soak_checks import outcomes, stream_checks
 from signstream.cli import build_parser
+from signstream.cli.bench import accepted_flags
 from signstream.config import Settings
 from signstream.errors import InvalidArgument
-from signstream.gateway.servicer import spec_from_config
+from signstream.gateway.convert import spec_from_config
 from signstream.lexicon import open_lexicon
 
 
@@ -41,7 +43,9 @@ def test_soak_takes_minutes_within_a_day(minutes, value):
 
 
 def test_serve_flags_are_passed_only_when_serve_has_them():
-    assert soak.known_serve_flags({"--grace": "3", "--no-such-flag": "1"}) == ["--grace", "3"]
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    serve_flags = accepted_flags(commands.choices["serve"])
+    assert soak.known_serve_flags({"--grace": "3", "--no-such-flag": "1"}, serve_flags) == ["--grace", "3"]
 
 
 # -- Interrupt -------------------------------------------------------------------------------------
