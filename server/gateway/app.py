@@ -25,6 +25,7 @@ from signstream.gateway.wire import add_service
 from signstream.kernels.warmup import warm_up
 from signstream.lexicon import Lexicon
 from signstream.limits import StreamLimits
+from signstream.streaming import StreamCore
 from signstream.v1 import signstream_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,9 @@ class Gateway:
             ("grpc.max_send_message_length", self.options.max_send_bytes),
             ("grpc.so_reuseport", int(self.options.reuse_port)),
         ])
-        add_service(SignStreamService(self.lexicon, self.extractor, self.executor, self.metrics, self.options.limits,
-                                      self.options.max_send_bytes), self.server)
+        core = StreamCore(self.lexicon, self.extractor, self.executor, self.metrics, self.options.limits,
+                          self.options.max_send_bytes)
+        add_service(SignStreamService(core), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),

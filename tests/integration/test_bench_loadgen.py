@@ -100,7 +100,7 @@ def test_a_refused_stream_is_a_record_not_an_exception(gateway):
 
 
 def test_a_refused_stream_keeps_the_servers_status(gateway):
-    # The gateway reads what the client still sends before it refuses (servicer._drain); without that,
+    # The gateway reads what the client still sends before it refuses (status.drain); without that,
     # grpc.aio clients report some refusals as INTERNAL (grpc/grpc#36066).
     statuses = [r.status for r in asyncio.run(_refused(gateway.target, 40))]
     assert statuses == ["INVALID_ARGUMENT"] * 40

@@ -226,10 +226,10 @@ def test_a_finished_stream_is_freed_by_reference_counting_alone(gateway):
     Their memory waited for a full collection and grew the server's RSS under load."""
     import gc
 
-    from signstream.gateway.servicer import _OpenStream
+    from signstream.streaming import OpenStream
 
     def open_streams() -> int:
-        return sum(isinstance(o, _OpenStream) for o in gc.get_objects())
+        return sum(isinstance(o, OpenStream) for o in gc.get_objects())
 
     async def streams(client):
         await client.synthesize_all(pb.SessionConfig(encoding=pb.NONE), ["¶hello", "¶name"])

@@ -1,41 +1,41 @@
-"""The servicer's wait for the next request with a hold time (smooth transitions): the next item, or
-_LATE when the hold passes first, and never a lost item."""
+"""The streaming core's wait for the next request with a hold time (smooth transitions): the next item, or
+LATE when the hold passes first, and never a lost item."""
 from __future__ import annotations
 
 import asyncio
 
-from signstream.gateway import servicer
+from signstream import streaming
 
 
 def test_an_item_already_queued_comes_at_once_even_with_a_hold():
     async def main():
         queue: asyncio.Queue = asyncio.Queue()
         queue.put_nowait("¶hello")
-        return await servicer._next_item(queue, 0.0)
+        return await streaming.next_item(queue, 0.0)
     assert asyncio.run(main()) == "¶hello"
 
 
 def test_a_late_item_gives_late_first_and_is_not_lost():
     async def main():
         queue: asyncio.Queue = asyncio.Queue()
-        first = await servicer._next_item(queue, 0.05)          # nothing yet: late
+        first = await streaming.next_item(queue, 0.05)          # nothing yet: late
         asyncio.get_running_loop().call_later(0.05, queue.put_nowait, "¶name")
-        second = await servicer._next_item(queue, None)         # no hold: waits for it
+        second = await streaming.next_item(queue, None)         # no hold: waits for it
         return first, second, queue.qsize()
     first, second, left = asyncio.run(main())
-    assert first is servicer._LATE and second == "¶name" and left == 0
+    assert first is streaming.LATE and second == "¶name" and left == 0
 
 
 def test_an_item_arriving_within_the_hold_is_returned():
     async def main():
         queue: asyncio.Queue = asyncio.Queue()
         asyncio.get_running_loop().call_later(0.02, queue.put_nowait, "¶yes")
-        return await servicer._next_item(queue, 5.0)
+        return await streaming.next_item(queue, 5.0)
     assert asyncio.run(main()) == "¶yes"
 
 
 def test_items_put_around_the_hold_all_arrive_in_order():
-    """Many short holds racing with puts: every item comes out once, in order, between _LATEs."""
+    """Many short holds racing with puts: every item comes out once, in order, between LATEs."""
     async def main():
         queue: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
@@ -43,8 +43,8 @@ def test_items_put_around_the_hold_all_arrive_in_order():
             loop.call_later(0.0005 * i, queue.put_nowait, i)
         got = []
         while len(got) < 200:
-            item = await servicer._next_item(queue, 0.0004)
-            if item is not servicer._LATE:
+            item = await streaming.next_item(queue, 0.0004)
+            if item is not streaming.LATE:
                 got.append(item)
         return got
     assert asyncio.run(main()) == list(range(200))
@@ -89,13 +89,13 @@ def test_a_session_names_its_held_frames_and_their_playing_time(demo_lexicon_dir
 
 def test_cancelling_the_wait_cancels_the_handler_even_as_the_hold_runs_out():
     """A handler cancelled (its client went away) at any point of a wait whose hold runs out is
-    cancelled, not handed _LATE: the getter's own cancellation is waited for without swallowing the
-    handler's. (_LATE is right only when the wait had already returned.)"""
+    cancelled, not handed LATE: the getter's own cancellation is waited for without swallowing the
+    handler's. (LATE is right only when the wait had already returned.)"""
     async def main():
         queue: asyncio.Queue = asyncio.Queue()
         outcomes = []
         for turns in range(8):                 # cancel after 0..7 turns of the loop
-            task = asyncio.ensure_future(servicer._next_item(queue, 0.0))
+            task = asyncio.ensure_future(streaming.next_item(queue, 0.0))
             for _ in range(turns):
                 await asyncio.sleep(0)
             finished_first = task.done()
