@@ -23,15 +23,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))   # tests.support.photos: the real photos
+from signstream.bench.photos import PHOTOS
+from signstream.bench.report import document, write_json
+from signstream.config import model_repository_path, settings_from_env
+from signstream.extract.holistic import HolisticExtractor
+from signstream.extract.remote import TritonExtractor
+from signstream.triton.launcher import TritonOptions, TritonServer
 
-from signstream.bench.report import document, write_json  # noqa: E402
-from signstream.config import model_repository_path, settings_from_env  # noqa: E402
-from signstream.extract.holistic import HolisticExtractor  # noqa: E402
-from signstream.extract.remote import TritonExtractor  # noqa: E402
-from signstream.triton.launcher import TritonOptions, TritonServer  # noqa: E402
-from tests.support.photos import PHOTOS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SIZE = 512
 

@@ -4,7 +4,7 @@
 
 Every method (normalization, transition) in METHODS synthesizes the same fixed 6-sign sentences (the first
 is the one tests/integration/test_retarget_photo.py uses, the others drawn with a fixed seed) from the demo
-lexicon, with a style from each real photo (tests/support/photos.py; MediaPipe in this process, as
+lexicon, with a style from each real photo (benchmarks/photos.py; MediaPipe in this process, as
 `signstream generate` extracts it) and with the default style. signstream/quality.py measures each
 sentence; a method's figure is the worst over the sentences (and, for "photo styles", over the photos).
 Writes quality.json (every sentence's figures), quality.md (the side-by-side tables, each figure beside
@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from signstream.bench.report import document, rows_table, write_json
-from signstream.cli.quality import plot_trajectories
 from signstream.config import Settings
 from signstream.errors import InvalidArgument
 from signstream.lexicon import open_lexicon
 from signstream.lexicon.demo import write_demo_lexicon
 from signstream.pipeline import SynthesisOptions, synthesize
 from signstream.quality import SentenceQuality, assess
+from signstream.quality_plot import plot_trajectories
 from signstream.render import frame_rate_from_clips
 from signstream.results import SentenceFrames
 from signstream.style import Style, default_style, style_from_image
@@ -79,10 +79,8 @@ def choose_sentences(sign_ids: Sequence[str], count: int, seed: int) -> list[tup
 
 def photo_styles(names: Sequence[str]) -> dict[str, Style]:
     """Style per photo name, keypoints extracted in this process (MediaPipe Holistic, as `generate`)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))           # tests.support.photos: the real photos
+    from signstream.bench.photos import PHOTOS
     from signstream.extract.base import LocalExtractor, extract_once
-    from tests.support.photos import PHOTOS
 
     unknown = sorted(set(names) - set(PHOTOS))
     if unknown:
@@ -298,7 +296,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m signstream.bench.quality", description=__doc__.split("\n\n")[0])
     p.add_argument("--sentences", type=int, default=4, help="6-sign sentences per style (default 4)")
     p.add_argument("--photos", nargs="*", default=["astronaut", "camera", "grace_hopper"],
-                   help="style photos from tests/support/photos.py (default: all three)")
+                   help="style photos from benchmarks/photos.py (default: all three)")
     p.add_argument("--no-default-style", action="store_true", help="skip the default style")
     p.add_argument("--num_interpolation", type=int, default=8)
     p.add_argument("--num_insert_interpolation", type=int, default=0)

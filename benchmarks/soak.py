@@ -30,6 +30,7 @@ import contextlib
 import os
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,12 +65,9 @@ SOAK_SERVE_FLAGS = {"--idle-timeout": "5", "--send-timeout": "2"}
 SERVE_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
-def known_serve_flags(wanted: dict[str, str]) -> list[str]:
-    """The `wanted` flags (with their values) that this `signstream serve` accepts."""
-    from signstream.cli import build_parser
-
-    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    known = {flag for action in commands.choices["serve"]._actions for flag in action.option_strings}
+def known_serve_flags(wanted: dict[str, str], known: Collection[str]) -> list[str]:
+    """The `wanted` flags (with their values) that this `signstream serve` accepts (`known`: its
+    flags, which `signstream bench` hands over)."""
     return [part for flag, value in wanted.items() if flag in known for part in (flag, value)]
 
 
@@ -181,9 +179,9 @@ async def _soak(server: Server, mix: Mix, minutes: float, streams: int, seed: in
             "passed": all(c["met"] is not False for c in checks)}
 
 
-def soak(args: argparse.Namespace) -> dict:
+def soak(args: argparse.Namespace, serve_flags: Collection[str] = ()) -> dict:
     streams = max(args.streams) if args.streams else DEFAULT_STREAMS
-    flags = [] if args.server else known_serve_flags(SOAK_SERVE_FLAGS)
+    flags = [] if args.server else known_serve_flags(SOAK_SERVE_FLAGS, serve_flags)
     doc = report.document(
         "signstream bench --soak", command_line(),
         setup={"minutes": args.soak, "seed": args.seed, "streams": streams, "size": args.size,
@@ -228,8 +226,9 @@ def markdown(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(args: argparse.Namespace) -> int:
-    doc = soak(args)
+def main(args: argparse.Namespace, serve_flags: Collection[str] = ()) -> int:
+    """`signstream bench --soak`; `serve_flags`: the flags `signstream serve` takes."""
+    doc = soak(args, serve_flags)
     out = Path(args.out)
     report.write_json(out / "soak.json", doc)
     table = markdown(doc)

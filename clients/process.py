@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from signstream.net import free_port
+
 
 class SignstreamProcess:
     def __init__(self, args: list[str], ready_prefix: str, log_path: Path | None = None,
@@ -83,8 +85,6 @@ def serve_process(lexicon: str, *flags: str, log_path: Path | None = None,
                   env: dict[str, str] | None = None) -> tuple[SignstreamProcess, str]:
     """`signstream serve` on a free loopback port with metrics off, plus `flags` (and `env` added to
     its environment); not started yet. Returns the process and its gRPC target."""
-    from signstream.triton.launcher import free_port
-
     port = free_port()
     process = SignstreamProcess(["serve", "--port", str(port), "--metrics-port", "-1", "--lexicon", lexicon, *flags],
                                 SERVE_READY, log_path, env)
@@ -94,8 +94,6 @@ def serve_process(lexicon: str, *flags: str, log_path: Path | None = None,
 def metrics_flags(processes: int, host: str = "127.0.0.1") -> tuple[list[str], list[str]]:
     """Flags giving `serve --processes N` its /metrics on free ports (gateway i serves on M + i),
     and the N URLs. Pass the flags after serve_process's own: the last --metrics-port wins."""
-    from signstream.triton.launcher import free_port
-
     for _ in range(100):
         first = free_port(host)
         try:

@@ -15,7 +15,7 @@ import numpy as np
 
 from signstream.clients.client import ChannelSecurity, SignStreamClient
 from signstream.errors import InvalidArgument, InvalidSignId, SignStreamError, StoreUnavailable, UnknownSign
-from signstream.gateway.convert import keypoints_from_proto
+from signstream.keypoint_proto import keypoints_from_proto
 from signstream.lexicon import canonical_sign_id
 from signstream.results import SentenceFrames, write_results
 from signstream.v1 import signstream_pb2 as pb

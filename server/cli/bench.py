@@ -12,12 +12,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "here unless --server) and print every performance figure beside its target; "
                                    "or, with --soak MINUTES, soak it with random streams and check it afterwards.")
     options.add_arguments(p)
-    p.set_defaults(run=run)
+    # The soak passes some flags to the `serve` it starts only if serve has them: the CLI hands it
+    # serve's flags (the bench does not import the CLI).
+    p.set_defaults(run=lambda args: run(args, accepted_flags(sub.choices["serve"])))
 
 
-def run(args: argparse.Namespace) -> int:
+def accepted_flags(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """Every option string `parser` takes (e.g. `serve`'s, for the soak)."""
+    return frozenset(flag for action in parser._actions for flag in action.option_strings)
+
+
+def run(args: argparse.Namespace, serve_flags: frozenset[str] = frozenset()) -> int:
     if args.soak is not None:
         from signstream.bench.soak import main
-    else:
-        from signstream.bench.run import main
+
+        return main(args, serve_flags)
+    from signstream.bench.run import main
+
     return main(args)

@@ -24,7 +24,8 @@ from signstream.gateway.security import read_server_tls, read_token_file
 from signstream.errors import InvalidArgument
 from signstream.lexicon import open_lexicon
 from signstream.limits import SERVER_MAX_STREAMS, StreamLimits
-from signstream.triton.launcher import TritonServer, die_with_parent, free_port
+from signstream.net import free_port
+from signstream.triton.launcher import TritonServer, die_with_parent
 from signstream.triton.supervisor import supervise
 
 from .common import add_lexicon_flags, settings_from_args

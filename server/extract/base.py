@@ -11,10 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from signstream.extract.holistic import HolisticExtractor
-
-# Bumped whenever the in-process extraction's output changes; ingest rebuilds clips when it does.
-HOLISTIC_VERSION = "holistic/mediapipe-0.10.21/static/1"
+from signstream.extract.holistic import HOLISTIC_VERSION, HolisticExtractor
 
 
 class FrameExtractor(Protocol):

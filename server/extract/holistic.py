@@ -17,6 +17,9 @@ from signstream.render.encode import check_rgb
 
 log = logging.getLogger(__name__)
 
+# Bumped whenever the in-process extraction's output changes; ingest rebuilds clips when it does.
+HOLISTIC_VERSION = "holistic/mediapipe-0.10.21/static/1"
+
 
 @dataclass(frozen=True)
 class HolisticArrays:

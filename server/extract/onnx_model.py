@@ -15,29 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from signstream.errors import ExtractionFailed
+from signstream.triton.parameters import THREADS_PARAMETER, WEIGHTS_PARAMETER, missing_weights_message
 
 log = logging.getLogger(__name__)
 
-# Where the weights that cannot ship with SignStream come from (README, "Adding real weights").
-WEIGHT_SOURCES = {
-    "yolox_l.onnx": "DWPose's YOLOX-L detector: IDEA-Research/DWPose README (also on Hugging Face, "
-                    "yzd-v/DWPose; the same file is Megvii-BaseDetection/YOLOX release 0.1.1rc0)",
-    "dw-ll_ucoco_384.onnx": "DWPose-LL wholebody: IDEA-Research/DWPose README (also on Hugging Face, "
-                            "yzd-v/DWPose)",
-}
-WEIGHTS_PARAMETER = "weights"              # Triton config parameter naming the .onnx file
-THREADS_PARAMETER = "intra_op_threads"     # ONNX Runtime threads inside one operator
 _NUMPY_TYPES = {
     "tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
     "tensor(uint8)": np.uint8, "tensor(int32)": np.int32, "tensor(int64)": np.int64,
 }
 
 Outcome = dict[str, np.ndarray] | Exception
-
-
-def missing_weights_message(path: Path) -> str:
-    source = WEIGHT_SOURCES.get(path.name, "the model's publisher")
-    return f"weights file {path} not found: get {path.name} from {source} and put it at {path}"
 
 
 def raise_or_return(outcome: Outcome) -> dict[str, np.ndarray]:

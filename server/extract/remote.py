@@ -15,10 +15,9 @@ import tritonclient.grpc.aio as triton_aio
 from tritonclient.utils import InferenceServerException
 
 from signstream.errors import ExtractionFailed, TritonUnavailable
-from signstream.extract.base import HOLISTIC_VERSION
-from signstream.extract.holistic import HolisticArrays
+from signstream.extract.holistic import HOLISTIC_VERSION, HolisticArrays
 from signstream.render.encode import check_rgb
-from signstream.triton.repository import DIGEST_PARAMETER
+from signstream.triton.parameters import DIGEST_PARAMETER
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from signstream.config import S3Settings
 from signstream.errors import InvalidArgument, StoreUnavailable
-from signstream.lexicon.store import check_store_key
+from signstream.lexicon.keys import check_store_key
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from typing import Protocol, runtime_checkable
 
 from signstream.config import S3Settings
 from signstream.errors import InvalidArgument, StoreUnavailable
+from signstream.lexicon.keys import check_store_key
 
 log = logging.getLogger(__name__)
 
-MAX_KEY_LENGTH = 512
 _TEMP_SUFFIX = ".partial"        # in-flight LocalStore.put files; never listed, never read
 
 
@@ -39,29 +39,6 @@ class Store(Protocol):
     def list_keys(self, prefix: str = "") -> list[str]: ...
 
     def describe(self) -> str: ...
-
-
-def check_store_key(key: str) -> str:
-    """Return key if it is a plausible relative store key, else raise ValueError saying why.
-
-    Plausible: a non-empty str of at most 512 characters, `/`-separated, not starting with `/`,
-    no empty, `.` or `..` segment, no backslash, no control characters.
-    """
-    if not isinstance(key, str):
-        raise ValueError(f"a store key must be a string, got {type(key).__name__}")
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"a store key must have 1-{MAX_KEY_LENGTH} characters, got {len(key)}")
-    if key.startswith("/"):
-        raise ValueError(f"store key {key[:60]!r} must be relative (no leading '/')")
-    if "\\" in key:
-        raise ValueError(f"store key {key[:60]!r} must use '/' separators, not '\\'")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
-        raise ValueError(f"store key {key[:60]!r} contains control characters")
-    for segment in key.split("/"):
-        # '.' is as useless as an empty segment and would alias another key on disk.
-        if segment in ("", ".", ".."):
-            raise ValueError(f"store key {key[:60]!r} has an empty, '.' or '..' segment")
-    return key
 
 
 class LocalStore:

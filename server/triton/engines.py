@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signstream.errors import GpuUnavailable, InvalidArgument
-from signstream.triton.repository import GPU_CONFIG, WEIGHTS_PARAMETER, read_config
+from signstream.triton.parameters import WEIGHTS_PARAMETER
+from signstream.triton.repository import GPU_CONFIG, read_config
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -35,6 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from signstream.errors import TritonUnavailable
+from signstream.net import free_port
 from signstream.triton.repository import RepositoryReport, build_runtime_repository
 
 log = logging.getLogger(__name__)
@@ -106,12 +106,6 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):   # not Linux: the explicit stop() still applies
         pass
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def _with_free_ports(options: TritonOptions) -> TritonOptions:

@@ -20,13 +20,13 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from signstream.errors import InvalidArgument
-from signstream.extract.onnx_model import THREADS_PARAMETER, WEIGHTS_PARAMETER, missing_weights_message
+from signstream.triton.parameters import (
+    DIGEST_PARAMETER, PART_OF_PARAMETER, THREADS_PARAMETER, WEIGHTS_PARAMETER, missing_weights_message,
+)
 
 log = logging.getLogger(__name__)
 
 GPU_CONFIG = Path("configs") / "gpu.pbtxt"
-PART_OF_PARAMETER = "part_of"    # a step model only its ensemble uses: left out with it
-DIGEST_PARAMETER = "weights_sha256"   # written at start-up: clients put it in their extractor version
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from signstream.clients.process import SignstreamProcess
+from signstream.net import free_port
 from signstream.render import read_video_frames
 from signstream.results import NPZ_NAME, VIDEO_NAME, load_results_npz
-from signstream.triton.launcher import free_port
 from tests.support.photos import PHOTOS
 from tests.support.processes import started
 

@@ -21,7 +21,7 @@ from signstream.bench.loadgen import LoadPlan, channel, run_stream
 from signstream.bench.stats import in_order
 from signstream.bench.targets import TARGETS
 from signstream.clients.process import SignstreamProcess
-from signstream.triton.launcher import free_port
+from signstream.net import free_port
 from signstream.v1 import signstream_pb2 as pb
 from tests.support.processes import started
 

@@ -18,7 +18,7 @@ import pytest
 import tritonclient.grpc as grpcclient
 
 from signstream.clients.process import SignstreamProcess
-from signstream.triton.launcher import free_port
+from signstream.net import free_port
 from tests.support.photos import PHOTOS
 from tests.support.processes import started
 

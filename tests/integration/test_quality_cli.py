@@ -11,13 +11,13 @@ import pytest
 
 from signstream.bench import quality as bench
 from signstream.cli import main
-from signstream.cli.quality import joint_track
 from signstream.kernels import layout as L
 from signstream.config import Settings
 from signstream.generate import GenerateRequest, generate
 from signstream.lexicon import open_lexicon
 from signstream.pipeline import SEED_METHOD, SynthesisOptions, synthesize
 from signstream.quality import assess
+from signstream.quality_plot import joint_track
 from signstream.results import NPZ_NAME, SentenceFrames, load_results_npz
 from signstream.style import default_style
 

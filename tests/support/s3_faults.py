@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from signstream.triton.launcher import free_port
+from signstream.net import free_port
 
 MOTO_START_TIMEOUT_S = 30.0
 UPSTREAM_TIMEOUT_S = 30.0

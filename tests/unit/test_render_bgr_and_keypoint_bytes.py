@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from signstream import keypoint_proto
 from signstream.gateway import convert
 from signstream.kernels import layout as L
 from signstream.lexicon.demo import demo_signs
@@ -116,7 +117,7 @@ def reference_keypoints(frame: np.ndarray) -> pb.Keypoints:
     """The straightforward build: per field, flagged parts as x, y with missing points at (-1, -1)."""
     f = np.asarray(frame, dtype=np.float32)
     values = {}
-    for field, (index, flagged) in convert._KEYPOINT_FIELDS.items():
+    for field, (index, flagged) in keypoint_proto._KEYPOINT_FIELDS.items():
         points = f[index]
         if flagged:
             xy = points[:, :2].copy()

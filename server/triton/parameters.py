@@ -1,0 +1,28 @@
+"""The `parameters` SignStream's model configs carry, and where the weights they name come from.
+
+They are the model repository's contract: `config.pbtxt` names them, the launcher reads and fills
+them in (`repository`), the python models read them at initialize() (`extract.onnx_model`) and
+clients read them back from Triton (`extract.remote`). No imports beyond the standard library, so
+the models that run inside Triton can use them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+WEIGHTS_PARAMETER = "weights"              # Triton config parameter naming the .onnx file
+THREADS_PARAMETER = "intra_op_threads"     # ONNX Runtime threads inside one operator
+PART_OF_PARAMETER = "part_of"    # a step model only its ensemble uses: left out with it
+DIGEST_PARAMETER = "weights_sha256"   # written at start-up: clients put it in their extractor version
+
+# Where the weights that cannot ship with SignStream come from (README, "Adding real weights").
+WEIGHT_SOURCES = {
+    "yolox_l.onnx": "DWPose's YOLOX-L detector: IDEA-Research/DWPose README (also on Hugging Face, "
+                    "yzd-v/DWPose; the same file is Megvii-BaseDetection/YOLOX release 0.1.1rc0)",
+    "dw-ll_ucoco_384.onnx": "DWPose-LL wholebody: IDEA-Research/DWPose README (also on Hugging Face, "
+                            "yzd-v/DWPose)",
+}
+
+
+def missing_weights_message(path: Path) -> str:
+    source = WEIGHT_SOURCES.get(path.name, "the model's publisher")
+    return f"weights file {path} not found: get {path.name} from {source} and put it at {path}"
