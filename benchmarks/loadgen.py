@@ -3,7 +3,10 @@
 Every stream has its own channel (its own TCP connection, as separate users would, so several
 gateway processes behind one SO_REUSEPORT port share them). A stream sends its config and first
 sign at once, and each later sign as soon as the previous sign's first frame arrives (a live client
-typing ahead); after the last sign it half-closes and reads to the end. Arrival times are taken on
+typing ahead), or once nothing has arrived for QUIET_S while signs are left: a sign repeated with no
+transition frames between (num_interpolation 0) starts without a visible boundary, and the server,
+having made everything it was sent, waits for the next sign. After the last sign it half-closes and
+reads to the end. Arrival times are taken on
 this process's monotonic clock as each response is read.
 
 Arrivals: `all` starts S workers together, each running streams back to back until the duration is
@@ -72,6 +75,7 @@ class LoadPlan:
 
 
 INTERRUPT_ACTIONS = ("cancel", "abandon")
+QUIET_S = 1.0          # no response for this long while signs are left: send the next one
 
 
 @dataclass(frozen=True)
@@ -162,15 +166,26 @@ async def run_stream(channel: grpc.aio.Channel, plan: LoadPlan, interrupt: Inter
             record.status = "ABANDONED"
         return True
 
+    last_response = clock()
+
+    async def nudge() -> None:
+        """The next sign whenever the stream has been quiet for QUIET_S (see the module's docstring)."""
+        while True:
+            await asyncio.sleep(max(0.0, last_response + QUIET_S - clock()))
+            if clock() - last_response >= QUIET_S:
+                send_next()
+                await asyncio.sleep(QUIET_S)
+
     call = pb_grpc.SignStreamStub(channel).Synthesize(requests())
     # However the call ends (refused, failed, cancelled), the request iterator must end too: gRPC
     # does not stop a poller that waits for the next sign, and a pending one is an error at exit.
     call.add_done_callback(lambda _: to_send.put_nowait(None))
+    nudger = asyncio.create_task(nudge())
     try:
         send_next()
         previous: pb.Frame | None = None
         while not await stop_early() and (response := await call.read()) is not grpc.aio.EOF:
-            now = clock()
+            now = last_response = clock()
             if response.WhichOneof("kind") == "frame":
                 frame = response.frame
                 record.arrivals.append(now)
@@ -189,6 +204,7 @@ async def run_stream(channel: grpc.aio.Channel, plan: LoadPlan, interrupt: Inter
         record.status = "CANCELLED"
         raise
     finally:
+        nudger.cancel()
         record.closed = clock()
     return record
 

@@ -217,6 +217,24 @@ def test_a_mixed_load_runs_each_job_on_its_own_connection_and_tags_its_record(ga
                                              if r.tag == "whole" else ("CANCELLED", 3))
 
 
+def test_a_sign_repeated_without_transitions_still_gets_the_next_sign_sent(gateway):
+    # With num_interpolation 0 the second "hello" starts with no visible boundary (same sign ID, no
+    # transition frame), and the server, done with what it was sent, waits for the next sign: the
+    # client sends it once the stream has been quiet for QUIET_S instead of waiting for the server's
+    # idle timeout (60 s) and failing with DEADLINE_EXCEEDED.
+    signs = ("¶hello", "¶hello", "¶name")
+    cfg = pb.SessionConfig(encoding=pb.NONE, width=64, height=64, num_interpolation=0, num_insert_interpolation=0,
+                           transition="linear")
+
+    async def main():
+        async with channel(gateway.target) as ch:
+            return await asyncio.wait_for(run_stream(ch, LoadPlan(1, signs, cfg)), 20)
+
+    record = asyncio.run(main())
+    assert record.status == "OK" and len(record.sent) == 3
+    assert record.indexes == list(range(output_length([LENGTHS["hello"], LENGTHS["hello"], LENGTHS["name"]], 0, 0)))
+
+
 def test_procstat_samples_this_process():
     before = procstat.sample(os.getpid(), tree=False)
     assert before.cpu_s > 0 and before.rss_bytes > 0 and before.fds > 0
