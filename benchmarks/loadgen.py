@@ -3,10 +3,10 @@
 Every stream has its own channel (its own TCP connection, as separate users would, so several
 gateway processes behind one SO_REUSEPORT port share them). A stream sends its config and first
 sign at once, and each later sign as soon as the previous sign's first frame arrives (a live client
-typing ahead), or once nothing has arrived for QUIET_S while signs are left: a sign repeated with no
-transition frames between (num_interpolation 0) starts without a visible boundary, and the server,
-having made everything it was sent, waits for the next sign. After the last sign it half-closes and
-reads to the end. Arrival times are taken on
+typing ahead). A sign that repeats the one before it goes out with it, and so does the sign after such
+a run: with no transition frames between them (num_interpolation 0) the repeat starts with no
+visible boundary, and a client waiting for one would wait as long as the server waits for its next
+sign. After the last sign it half-closes and reads to the end. Arrival times are taken on
 this process's monotonic clock as each response is read.
 
 Arrivals: `all` starts S workers together, each running streams back to back until the duration is
@@ -75,7 +75,6 @@ class LoadPlan:
 
 
 INTERRUPT_ACTIONS = ("cancel", "abandon")
-QUIET_S = 1.0          # no response for this long while signs are left: send the next one
 
 
 @dataclass(frozen=True)
@@ -146,13 +145,20 @@ async def run_stream(channel: grpc.aio.Channel, plan: LoadPlan, interrupt: Inter
         return len(record.indexes) + len(record.notices)
 
     def send_next() -> None:
+        """The next sign, and with it the rest of a run of repeats and the sign after the run (whose
+        starts the client cannot see)."""
         nonlocal at_half_close
         queued = len(record.sent) + to_send.qsize()
-        if queued < len(ids):
+        while queued < len(ids):
             to_send.put_nowait(ids[queued])
-            if queued + 1 == len(ids):
+            queued += 1
+            if queued == len(ids):
                 to_send.put_nowait(None)          # half-close after the last sign
                 at_half_close, record.half_closed = responses(), clock()
+            repeats = queued < len(ids) and ids[queued] == ids[queued - 1]
+            after_run = queued >= 2 and ids[queued - 1] == ids[queued - 2]
+            if not (repeats or after_run):
+                break
 
     async def stop_early() -> bool:
         if interrupt is None or not interrupt.due(responses(), at_half_close):
@@ -166,26 +172,15 @@ async def run_stream(channel: grpc.aio.Channel, plan: LoadPlan, interrupt: Inter
             record.status = "ABANDONED"
         return True
 
-    last_response = clock()
-
-    async def nudge() -> None:
-        """The next sign whenever the stream has been quiet for QUIET_S (see the module's docstring)."""
-        while True:
-            await asyncio.sleep(max(0.0, last_response + QUIET_S - clock()))
-            if clock() - last_response >= QUIET_S:
-                send_next()
-                await asyncio.sleep(QUIET_S)
-
     call = pb_grpc.SignStreamStub(channel).Synthesize(requests())
     # However the call ends (refused, failed, cancelled), the request iterator must end too: gRPC
     # does not stop a poller that waits for the next sign, and a pending one is an error at exit.
     call.add_done_callback(lambda _: to_send.put_nowait(None))
-    nudger = asyncio.create_task(nudge())
     try:
         send_next()
         previous: pb.Frame | None = None
         while not await stop_early() and (response := await call.read()) is not grpc.aio.EOF:
-            now = last_response = clock()
+            now = clock()
             if response.WhichOneof("kind") == "frame":
                 frame = response.frame
                 record.arrivals.append(now)
@@ -204,7 +199,6 @@ async def run_stream(channel: grpc.aio.Channel, plan: LoadPlan, interrupt: Inter
         record.status = "CANCELLED"
         raise
     finally:
-        nudger.cancel()
         record.closed = clock()
     return record
 

@@ -220,8 +220,8 @@ def test_a_mixed_load_runs_each_job_on_its_own_connection_and_tags_its_record(ga
 def test_a_sign_repeated_without_transitions_still_gets_the_next_sign_sent(gateway):
     # With num_interpolation 0 the second "hello" starts with no visible boundary (same sign ID, no
     # transition frame), and the server, done with what it was sent, waits for the next sign: the
-    # client sends it once the stream has been quiet for QUIET_S instead of waiting for the server's
-    # idle timeout (60 s) and failing with DEADLINE_EXCEEDED.
+    # client sends the repeat and the sign after it together with the first "hello" instead of
+    # waiting for the server's idle timeout (60 s) and failing with DEADLINE_EXCEEDED.
     signs = ("¶hello", "¶hello", "¶name")
     cfg = pb.SessionConfig(encoding=pb.NONE, width=64, height=64, num_interpolation=0, num_insert_interpolation=0,
                            transition="linear")
@@ -232,6 +232,7 @@ def test_a_sign_repeated_without_transitions_still_gets_the_next_sign_sent(gatew
 
     record = asyncio.run(main())
     assert record.status == "OK" and len(record.sent) == 3
+    assert record.sent[2] < record.arrivals[0]        # the run and the sign after it went out together
     assert record.indexes == list(range(output_length([LENGTHS["hello"], LENGTHS["hello"], LENGTHS["name"]], 0, 0)))
 
 
