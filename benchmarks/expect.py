@@ -23,7 +23,7 @@ from signstream.errors import CorruptClip, InvalidSignId, StoreUnavailable, Unkn
 from signstream.gateway.convert import spec_from_config
 from signstream.lexicon import Lexicon
 from signstream.pipeline import sentence_length
-from signstream.session import on_canvas
+from signstream.spec import on_canvas
 from signstream.style import default_style
 from signstream.v1 import signstream_pb2 as pb
 

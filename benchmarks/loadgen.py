@@ -190,8 +190,9 @@ async def run_stream(channel: grpc.aio.Channel, plan: LoadPlan, interrupt: Inter
                 record.notices.append(response.notice.code)
             if _starts_sign(response, previous):
                 send_next()
-            if response.WhichOneof("kind") == "frame":
-                previous = response.frame
+            # After a notice (a skipped sign) the next frame starts a sign, even one that repeats the
+            # sign before the skipped one with no transition between (num_interpolation 0).
+            previous = response.frame if response.WhichOneof("kind") == "frame" else None
     except grpc.aio.AioRpcError as exc:
         record.status = exc.code().name
     except asyncio.CancelledError:

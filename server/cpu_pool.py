@@ -10,6 +10,7 @@ and anything else that takes an executor works with it too.
 """
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import threading
@@ -70,3 +71,10 @@ class PriorityPool(Executor):
         if wait:
             for thread in self._threads:
                 thread.join()
+
+
+def run_at(executor: Executor, priority: int, fn: Callable, *args) -> asyncio.Future:
+    """`fn(*args)` in the CPU pool, awaitable: a PriorityPool runs lower priorities (earlier frames of
+    their stream) first, any other executor in the order given."""
+    submit_at = getattr(executor, "submit_at", None)
+    return asyncio.wrap_future(submit_at(priority, fn, *args) if submit_at else executor.submit(fn, *args))

@@ -45,6 +45,13 @@ class StyleImageError(InvalidArgument):
     code = "INVALID_STYLE_IMAGE"
 
 
+class InvalidImage(InvalidArgument):
+    """A Retarget input frame that cannot be decoded or is out of limits: that frame is skipped with a
+    Notice, the stream goes on."""
+
+    code = "INVALID_IMAGE"
+
+
 class NoPersonError(StyleImageError):
     """The style image decodes but no person is found in it."""
 

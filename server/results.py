@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from signstream.frame_writer import write_all
 from signstream.kernels import layout as L
 from signstream.kernels.seedformat import to_seed_frames
+from signstream.names import Renderer
 from signstream.pipeline import Chunk
-from signstream.render import Mp4Writer, render_frame
+from signstream.render.encoder import Mp4FileEncoder
+from signstream.render.renderer import open_renderer
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +61,19 @@ def write_results(
     width: int,
     height: int,
     progress: bool = True,
+    renderer: str = Renderer.SKELETON,
 ) -> dict[str, Path]:
-    """Render and write the three result files into out_dir; returns their paths."""
+    """Render (through the renderer called `renderer`, as streams do) and write the three result files
+    into out_dir; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".signstream-", dir=out))
     try:
-        with Mp4Writer(staging / VIDEO_NAME, width, height, fps) as video:
-            canvas = np.zeros((height, width, 3), dtype=np.uint8)
-            for frame in tqdm(sentence.frames, desc="render", unit="frame", disable=not progress, leave=False):
-                video.write(render_frame(frame, width, height, out=canvas))
+        drawer = open_renderer(renderer, width, height)
+        try:
+            write_all(drawer, Mp4FileEncoder(staging / VIDEO_NAME, width, height, fps), sentence.frames, progress)
+        finally:
+            drawer.close()
         with open(staging / PICKLE_NAME, "wb") as fh:
             pickle.dump(to_seed_frames(sentence.frames), fh, protocol=pickle.HIGHEST_PROTOCOL)
         np.savez_compressed(

@@ -28,10 +28,14 @@ from concurrent.futures import Executor
 
 from signstream.errors import SignStreamError
 from signstream.extract.base import FrameExtractor
-from signstream.gateway.metrics import GatewayMetrics
+from signstream.metrics import GatewayMetrics
 from signstream.lexicon import Lexicon
 from signstream.limits import Admission, StreamLimits, StreamWatch
-from signstream.session import FrameOut, Output, Pacer, SessionSpec, open_retarget, open_synthesis
+from signstream.names import Pacing
+from signstream.outputs import FrameOut, Output
+from signstream.pacing import Pacer
+from signstream.session import open_retarget, open_synthesis
+from signstream.spec import SessionSpec
 
 REQUEST_QUEUE = 64          # sign IDs / frames read ahead of synthesis, per stream
 _END = object()
@@ -197,7 +201,7 @@ class StreamCore:
                 outputs = session.add(value)
             async for out in outputs:
                 if isinstance(out, FrameOut):
-                    if spec.pacing == "realtime":
+                    if spec.pacing == Pacing.REALTIME:
                         pacer = pacer or Pacer(session.fps)
                         self.metrics.lateness(await pacer.wait())
                     if received is not None:

@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from signstream.cpu_pool import PriorityPool
 from signstream.extract.base import FrameExtractor
-from signstream.gateway.metrics import GatewayMetrics, Registry
+from signstream.metrics import GatewayMetrics, Registry
 from signstream.gateway.security import BearerTokenInterceptor, ServerTls
 from signstream.gateway.servicer import SignStreamService
 from signstream.gateway.wire import add_service

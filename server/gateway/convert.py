@@ -10,8 +10,9 @@ import numpy as np
 
 from signstream.errors import InvalidArgument
 from signstream.keypoint_proto import KEYPOINT_FIELD_SIZES, keypoints_from_proto, keypoints_to_bytes, keypoints_to_proto
+from signstream.names import Encoding, Pacing, Renderer
 from signstream.pipeline import FrameKind, SynthesisOptions
-from signstream.session import SessionSpec
+from signstream.spec import SessionSpec
 from signstream.v1 import signstream_pb2 as pb
 
 __all__ = [
@@ -21,11 +22,10 @@ __all__ = [
 ]
 
 # ---- enums: proto number -> our name, and back ------------------------------------------------------
-ENCODING_NAMES: dict[int, str] = {
-    pb.JPEG: "jpeg", pb.PNG: "png", pb.RAW_RGB: "raw_rgb", pb.H264: "h264", pb.NONE: "none",
-}
-PACING_NAMES: dict[int, str] = {pb.ASAP: "asap", pb.REALTIME: "realtime"}
-RENDERER_NAMES: dict[int, str] = {pb.SKELETON: "skeleton", pb.NEURAL: "neural"}
+# The domain's names (signstream.names) are the one table; a proto value's name is the member's name.
+ENCODING_NAMES: dict[int, str] = {pb.Encoding.Value(m.name): m for m in Encoding}
+PACING_NAMES: dict[int, str] = {pb.Pacing.Value(m.name): m for m in Pacing}
+RENDERER_NAMES: dict[int, str] = {pb.Renderer.Value(m.name): m for m in Renderer}
 FRAME_KINDS: dict[int, FrameKind] = {
     pb.SIGN: FrameKind.SIGN, pb.TRANSITION: FrameKind.TRANSITION, pb.INSERTED: FrameKind.INSERTED,
 }

@@ -18,7 +18,7 @@ from signstream.errors import InvalidArgument, MalformedMessage, SignStreamError
 from signstream.gateway import convert
 from signstream.gateway.status import abort, drain, end_with
 from signstream.gateway.wire import Malformed
-from signstream.session import FrameOut, Output
+from signstream.outputs import FrameOut, Output
 from signstream.streaming import StreamCore
 from signstream.style import decode_style_image
 from signstream.v1 import signstream_pb2 as pb

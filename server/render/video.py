@@ -42,7 +42,9 @@ _AVCOL_RANGE_MPEG = 1
 
 
 def frame_rate_from_clips(clip_fps: Sequence[float]) -> float:
-    """THE SEED'S RULE for the output frame rate of a stitched video.
+    """THE SEED'S RULE for the output frame rate of a stitched video, and the one rule every output uses
+    when the config gives no fps: batch output applies it to every clip of the sentence, a stream to the
+    clips known when its first frame leaves (its first sign's), since that frame carries the rate.
 
     The mean of the clips' frame rates that are <= 62 fps (clips above 62 fps are ignored as implausible);
     if no clip qualifies (or there are none), 30.0. Kept exactly as the seed computes it, including that
@@ -150,7 +152,7 @@ class Mp4Writer:
             self._frames.tag(stream.codec_context)
             stream.options = {"crf": str(int(crf)), "preset": str(preset)}
         except (av.FFmpegError, ValueError, TypeError):
-            self._abort()
+            self.abort()
             raise
         self._stream = stream
 
@@ -169,17 +171,17 @@ class Mp4Writer:
         if self._closed:
             return
         if self.frames_written == 0:
-            self._abort()
+            self.abort()
             raise ValueError(f"no frames were written to {self.path}; no video file was produced")
         try:
             self._container.mux(self._stream.encode(None))
             self._container.close()
         except BaseException:
-            self._abort()
+            self.abort()
             raise
         self._closed = True
 
-    def _abort(self) -> None:
+    def abort(self) -> None:
         """Close without finalising and remove whatever was written."""
         self._closed = True
         try:
@@ -203,7 +205,7 @@ class Mp4Writer:
         if exc_type is None:
             self.close()
         elif not self._closed:
-            self._abort()
+            self.abort()
 
 
 def read_video_frames(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:

@@ -131,18 +131,18 @@ def test_style_without_person(demo_lexicon, tmp_path, capsys):
 
 
 def test_failure_mid_render_leaves_nothing(demo_lexicon, tmp_path, monkeypatch):
-    import signstream.results as results
+    from signstream.render.renderer import SkeletonRenderer
 
     calls = {"n": 0}
-    real = results.render_frame
+    real = SkeletonRenderer.draw
 
-    def flaky(*args, **kwargs):
+    def flaky(self, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] > 10:
             raise RuntimeError("disk on fire")
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(results, "render_frame", flaky)
+    monkeypatch.setattr(SkeletonRenderer, "draw", flaky)
     out = tmp_path / "o"
     with pytest.raises(RuntimeError):
         main(["generate", "--lexicon", str(demo_lexicon), "--out", str(out), "--no-progress",

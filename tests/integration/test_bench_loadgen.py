@@ -217,12 +217,8 @@ def test_a_mixed_load_runs_each_job_on_its_own_connection_and_tags_its_record(ga
                                              if r.tag == "whole" else ("CANCELLED", 3))
 
 
-def test_a_sign_repeated_without_transitions_still_gets_the_next_sign_sent(gateway):
-    # With num_interpolation 0 the second "hello" starts with no visible boundary (same sign ID, no
-    # transition frame), and the server, done with what it was sent, waits for the next sign: the
-    # client sends the repeat and the sign after it together with the first "hello" instead of
-    # waiting for the server's idle timeout (60 s) and failing with DEADLINE_EXCEEDED.
-    signs = ("¶hello", "¶hello", "¶name")
+def _without_transitions(gateway, signs: tuple[str, ...]):
+    """One stream of `signs` with num_interpolation 0; fails after 20 s (the server's idle timeout is 60)."""
     cfg = pb.SessionConfig(encoding=pb.NONE, width=64, height=64, num_interpolation=0, num_insert_interpolation=0,
                            transition="linear")
 
@@ -230,9 +226,24 @@ def test_a_sign_repeated_without_transitions_still_gets_the_next_sign_sent(gatew
         async with channel(gateway.target) as ch:
             return await asyncio.wait_for(run_stream(ch, LoadPlan(1, signs, cfg)), 20)
 
-    record = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_a_sign_repeated_without_transitions_still_gets_the_next_sign_sent(gateway):
+    # With num_interpolation 0 the second "hello" starts with no visible boundary (same sign ID, no
+    # transition frame), and the server, done with what it was sent, waits for the next sign: the
+    # client sends the repeat and the sign after it together with the first "hello" instead of
+    # waiting for the server's idle timeout (60 s) and failing with DEADLINE_EXCEEDED.
+    record = _without_transitions(gateway, ("¶hello", "¶hello", "¶name"))
     assert record.status == "OK" and len(record.sent) == 3
     assert record.sent[2] < record.arrivals[0]        # the run and the sign after it went out together
+
+
+def test_a_sign_repeated_across_a_skipped_one_still_gets_the_next_sign_sent(gateway):
+    # "hello", a skipped ID, "hello": the notice between them marks where the second "hello" starts.
+    record = _without_transitions(gateway, ("¶hello", "¶unknownsign", "¶hello", "¶name"))
+    assert record.status == "OK" and len(record.sent) == 4 and record.notices == ["UNKNOWN_SIGN"]
+    assert len(record.indexes) == output_length([LENGTHS["hello"], LENGTHS["hello"], LENGTHS["name"]], 0, 0)
     assert record.indexes == list(range(output_length([LENGTHS["hello"], LENGTHS["hello"], LENGTHS["name"]], 0, 0)))
 
 

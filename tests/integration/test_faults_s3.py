@@ -24,7 +24,9 @@ from signstream.errors import InvalidArgument, StoreUnavailable
 from signstream.lexicon import open_lexicon, open_store
 from signstream.lexicon.demo import demo_signs, write_demo_lexicon
 from signstream.pipeline import FrameKind, SynthesisOptions
-from signstream.session import FrameOut, NoticeOut, SessionSpec, open_synthesis
+from signstream.outputs import FrameOut, NoticeOut
+from signstream.session import open_synthesis
+from signstream.spec import SessionSpec
 from tests.support.s3_faults import Fault, FaultProxy, MotoServer
 
 LENGTHS = {s.sign_id: len(s.frames) for s in demo_signs()}

@@ -203,14 +203,3 @@ def test_a_client_that_cancels_before_its_config_is_not_an_error(limited):
     asyncio.run(main())
     assert limited.metric("signstream_streams_total", rpc="Synthesize") == 5
     assert limited.metric("signstream_errors_total", code="INVALID_ARGUMENT") == 0
-
-
-def test_scratch_canvases_per_thread_are_bounded():
-    from signstream import session
-
-    first = session._thread_canvas(64, 48)
-    assert session._thread_canvas(64, 48) is first                     # reused
-    for side in range(100, 100 + 3 * session.CANVASES_PER_THREAD):
-        session._thread_canvas(side, side)
-    assert len(session._canvases.by_size) == session.CANVASES_PER_THREAD
-    assert (64, 48) not in session._canvases.by_size

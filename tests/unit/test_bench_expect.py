@@ -13,7 +13,9 @@ from signstream.config import Settings
 from signstream.gateway.convert import spec_from_config
 from signstream.lexicon import open_lexicon
 from signstream.pipeline import synthesize
-from signstream.session import FrameOut, on_canvas, open_synthesis
+from signstream.outputs import FrameOut
+from signstream.session import open_synthesis
+from signstream.spec import on_canvas
 from signstream.style import default_style
 from signstream.v1 import signstream_pb2 as pb
 

@@ -12,7 +12,8 @@ import pytest
 
 from signstream.errors import InvalidArgument, LimitExceeded
 from signstream.render.encode import worst_frame_bytes
-from signstream.session import MAX_SIDE, SessionSpec, check_frame_size, on_canvas, open_synthesis
+from signstream.session import open_synthesis
+from signstream.spec import MAX_SIDE, SessionSpec, check_frame_size, on_canvas
 from signstream.style import default_style, fit_canvas
 from tests.support.photos import grace_hopper
 

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from signstream.gateway.metrics import CONTENT_TYPE, GatewayMetrics, MetricsServer, Registry
+from signstream.metrics import CONTENT_TYPE, GatewayMetrics, MetricsServer, Registry
 
 
 def samples(text: str) -> dict[str, float]:

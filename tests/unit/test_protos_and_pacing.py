@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from signstream.session import Pacer
+from signstream.pacing import Pacer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,6 +4,7 @@ bytes as their RGB one, the session's frame writer gives what render + encode gi
 hand-serialized Keypoints message is byte for byte what protobuf builds from the per-field lists."""
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -16,7 +17,9 @@ from signstream.lexicon.demo import demo_signs
 from signstream.pipeline import FrameKind
 from signstream.render.encode import decode_image, encode_jpeg, get_encoder
 from signstream.render.skeleton import render_frame
-from signstream.session import SessionSpec, _FrameWriter
+from signstream.frame_writer import CANVASES, FrameWriter
+from signstream.render.encoder import StillEncoder
+from signstream.render.renderer import SkeletonRenderer
 from signstream.v1 import signstream_pb2 as pb
 
 W, H = 320, 256        # non-square (a W/H swap changes the picture) and big enough that hand edges show
@@ -86,30 +89,47 @@ def test_raw_rgb_has_no_bgr_entry():
         encoder.encode_bgr(np.zeros((2, 2, 3), dtype=np.uint8))
 
 
-# ---- the session's frame writer (BGR into a per-thread canvas) ------------------------------------------
+# ---- the frame writer (BGR into a per-thread canvas) ----------------------------------------------------
+def _written(writer: FrameWriter, frames: np.ndarray) -> list[bytes]:
+    async def collect():
+        return [image async for image in writer.images(frames)]
+    return asyncio.run(collect())
+
+
 @pytest.mark.parametrize("encoding", ["jpeg", "png", "raw_rgb"])
 def test_the_frame_writer_gives_what_render_then_encode_give(demo_frames, encoding):
     encoder = get_encoder(encoding)
-    writers = [_FrameWriter(SessionSpec(encoding=encoding), w, h, executor=None, observe=lambda *_: None)
-               for w, h in ((W, H), (H, W), (W, 64))]         # three sizes share the thread's canvases
-    outputs = []
-    for frame in demo_frames[::3]:
+    with ThreadPoolExecutor(2) as pool:
+        writers = [FrameWriter(SkeletonRenderer(w, h), StillEncoder(encoding), pool)
+                   for w, h in ((W, H), (H, W), (W, 64))]         # three sizes share the threads' canvases
+        outputs = []
         for writer in writers:
-            image = writer._draw(frame)
-            assert isinstance(image, bytes)
-            assert image == encoder(render_frame(frame, writer.width, writer.height))
-            outputs.append(image)
+            images = _written(writer, demo_frames[::3])
+            assert writer.index == len(images) == len(demo_frames[::3])
+            for frame, image in zip(demo_frames[::3], images):
+                assert isinstance(image, bytes)
+                assert image == encoder(render_frame(frame, writer.renderer.width, writer.renderer.height))
+            outputs += images
     assert len(set(outputs)) > len(outputs) // 2               # different frames, different images
 
 
 def test_frame_writers_on_several_threads_do_not_share_a_canvas(demo_frames):
     """The gateway's CPU threads draw at once; each must draw into a canvas of its own. (A shared one
     would show up here as frames with another frame's strokes, most runs; a correct writer never fails.)"""
-    writer = _FrameWriter(SessionSpec(encoding="png"), W, H, executor=None, observe=lambda *_: None)
     expected = [get_encoder("png")(render_frame(f, W, H)) for f in demo_frames]
     with ThreadPoolExecutor(4) as pool:
         for _ in range(3):
-            assert list(pool.map(writer._draw, demo_frames)) == expected
+            writer = FrameWriter(SkeletonRenderer(W, H), StillEncoder("png"), pool, lookahead=8)
+            assert _written(writer, demo_frames) == expected
+
+
+def test_scratch_canvases_per_thread_are_bounded():
+    first = CANVASES.get(64, 48)
+    assert CANVASES.get(64, 48) is first                               # reused
+    for side in range(100, 100 + 3 * CANVASES.keep):
+        CANVASES.get(side, side)
+    assert len(CANVASES.sizes()) == CANVASES.keep
+    assert (64, 48) not in CANVASES.sizes()
 
 
 # ---- keypoints_to_bytes -----------------------------------------------------------------------------------

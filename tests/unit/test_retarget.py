@@ -24,7 +24,8 @@ from signstream.kernels.skeleton import MP_FACE_TO_IBUG68
 from signstream.lexicon import open_lexicon
 from signstream.lexicon.demo import demo_signs
 from signstream.pipeline import NORMALIZERS, SEED_METHOD, Sentence, SynthesisOptions, synthesize
-from signstream.session import FrameOut, open_retarget, open_synthesis
+from signstream.outputs import FrameOut
+from signstream.session import open_retarget, open_synthesis
 from signstream.style import DEFAULT_SKELETON, DEFAULT_STYLE, default_style, skeleton_from_frame, style_from_image
 from signstream.v1 import signstream_pb2 as pb
 

@@ -61,7 +61,8 @@ def test_a_session_names_its_held_frames_and_their_playing_time(demo_lexicon_dir
     from signstream.kernels.transition_smooth import JOIN_WINDOW
     from signstream.lexicon import open_lexicon
     from signstream.pipeline import SynthesisOptions
-    from signstream.session import SessionSpec, open_synthesis
+    from signstream.session import open_synthesis
+    from signstream.spec import SessionSpec
 
     lexicon = open_lexicon(Settings(lexicon=str(demo_lexicon_dir)))
     fps = lexicon.get_clip("hello").fps

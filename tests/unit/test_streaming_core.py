@@ -6,10 +6,11 @@ import asyncio
 import pytest
 
 from signstream.errors import InvalidArgument, Overloaded
-from signstream.gateway.metrics import GatewayMetrics, Registry
+from signstream.metrics import GatewayMetrics, Registry
 from signstream.limits import StreamLimits
 from signstream.pipeline import SynthesisOptions, output_length
-from signstream.session import FrameOut, NoticeOut, SessionSpec
+from signstream.outputs import FrameOut, NoticeOut
+from signstream.spec import SessionSpec
 from signstream.streaming import StreamCore
 
 

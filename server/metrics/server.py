@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from signstream.gateway.prometheus import CONTENT_TYPE, Counter, Gauge, Histogram, Registry
+from signstream.metrics.prometheus import CONTENT_TYPE, Counter, Gauge, Histogram, Registry
 
 __all__ = ["CONTENT_TYPE", "Counter", "Gauge", "GatewayMetrics", "Histogram", "MetricsServer", "Registry"]
 

@@ -1,0 +1,191 @@
+"""Render + encode for one stream: packed keypoint frames in, each frame's bytes out, in order.
+
+The writer drives a `Renderer` and an `Encoder` (signstream.render) the same way whatever they are:
+
+* a drawing renderer draws in the CPU pool, LOOKAHEAD frames ahead of the one being sent; with an
+  encoder that takes frames on their own (stills) the same job encodes, drawing into a per-thread
+  canvas in the encoder's channel order (no allocation, no colour swap per frame);
+* with an ordered encoder (H.264) the drawn pictures are encoded one at a time, in order;
+* a model renderer (`asynchronous`) is awaited a batch (`max_batch` frames) at a time, the next batch
+  already in flight while the one before it is encoded and sent.
+
+CPU work carries its frame's index in the stream as its priority (a `PriorityPool` runs a new
+stream's first frames before older streams' lookahead). Cancelling the consumer cancels the work not
+yet started. Without an encoder (encoding NONE) nothing is drawn and every frame's bytes are b"".
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+
+import numpy as np
+from tqdm import tqdm
+
+from signstream.cpu_pool import run_at
+from signstream.render.encoder import Encoder
+from signstream.render.renderer import Renderer
+
+LOOKAHEAD = 4                        # frames drawn ahead of the one being sent, per stream
+CANVASES_PER_THREAD = 4              # canvas sizes kept per CPU thread (a 4096² canvas is 48 MiB)
+
+Observer = Callable[[str, float], None]      # (stage, seconds): lookup, normalize, render, encode, extract
+
+
+def ignore(stage: str, seconds: float) -> None:
+    """An Observer that records nothing."""
+
+
+async def timed(observe: Observer, stage: str, awaitable):
+    """`await awaitable`, its wall time reported to `observe` as `stage`."""
+    start = time.perf_counter()
+    try:
+        return await awaitable
+    finally:
+        observe(stage, time.perf_counter() - start)
+
+
+class ThreadCanvases:
+    """Per CPU thread, the scratch canvases of the sizes drawn last: a frame encoded to bytes before
+    its job returns can be drawn into the same memory every time instead of faulting in a fresh one.
+    Only the `keep` sizes used last are kept, so clients asking for many sizes cost bounded memory."""
+
+    def __init__(self, keep: int = CANVASES_PER_THREAD):
+        self.keep = keep
+        self._local = threading.local()
+
+    def get(self, width: int, height: int) -> np.ndarray:
+        cache = getattr(self._local, "by_size", None)
+        if cache is None:
+            cache = self._local.by_size = collections.OrderedDict()
+        canvas = cache.pop((width, height), None)
+        if canvas is None:
+            canvas = np.zeros((height, width, 3), dtype=np.uint8)
+        cache[(width, height)] = canvas                # most recently used last
+        while len(cache) > self.keep:
+            cache.popitem(last=False)
+        return canvas
+
+    def sizes(self) -> list[tuple[int, int]]:
+        """This thread's kept sizes, least recently used first."""
+        return list(getattr(self._local, "by_size", {}))
+
+
+CANVASES = ThreadCanvases()
+
+
+class FrameWriter:
+    """One stream's frames through its renderer and encoder. `index` is the stream index of the next
+    frame; `images(frames)` yields each frame's bytes in order and advances it."""
+
+    def __init__(self, renderer: Renderer | None, encoder: Encoder | None, executor: Executor,
+                 observe: Observer = ignore, lookahead: int = LOOKAHEAD):
+        self.renderer, self.encoder, self.executor = renderer, encoder, executor
+        self.observe = observe
+        self.lookahead = lookahead
+        self.index = 0
+
+    def _draw(self, frame: np.ndarray, canvas: np.ndarray | None, channels: str) -> np.ndarray:
+        start = time.perf_counter()
+        picture = self.renderer.draw(frame, out=canvas, channels=channels)
+        self.observe("render", time.perf_counter() - start)     # (the observer is thread-safe)
+        return picture
+
+    def _encode(self, picture: np.ndarray) -> bytes:
+        start = time.perf_counter()
+        data = self.encoder.encode(picture)
+        self.observe("encode", time.perf_counter() - start)
+        return data
+
+    def _draw_and_encode(self, frame: np.ndarray) -> bytes:
+        canvas = CANVASES.get(self.renderer.width, self.renderer.height)
+        return self._encode(self._draw(frame, canvas, self.encoder.channels))
+
+    async def images(self, frames: np.ndarray) -> AsyncIterator[bytes]:
+        if self.encoder is None:
+            for _ in range(len(frames)):
+                yield b""
+                self.index += 1
+            return
+        source = self._modelled(frames) if self.renderer.asynchronous else self._drawn(frames)
+        async for data in source:
+            yield data
+            self.index += 1
+
+    async def _drawn(self, frames: np.ndarray) -> AsyncIterator[bytes]:
+        """A drawing renderer: LOOKAHEAD jobs in the pool, each drawing (and, for stills, encoding)."""
+        first = self.index
+        ordered = self.encoder.ordered
+        job = (lambda f: self._draw(f, None, self.encoder.channels)) if ordered else self._draw_and_encode
+        pending: collections.deque[asyncio.Future] = collections.deque()
+        submitted = 0
+        try:
+            for i in range(len(frames)):
+                while submitted < len(frames) and len(pending) < self.lookahead:
+                    pending.append(run_at(self.executor, first + submitted, job, frames[submitted]))
+                    submitted += 1
+                result = await pending.popleft()
+                yield (await run_at(self.executor, first + i, self._encode, result)) if ordered else result
+        finally:
+            for future in pending:          # a cancelled consumer: drop the work not yet started
+                future.cancel()
+
+    async def _modelled(self, frames: np.ndarray) -> AsyncIterator[bytes]:
+        """A model renderer: a batch at a time, the next one in flight while this one is encoded."""
+        size = max(1, self.renderer.max_batch)
+        channels = self.encoder.channels
+        batches = [frames[i:i + size] for i in range(0, len(frames), size)]
+        ahead: asyncio.Task | None = None
+        try:
+            for b, batch in enumerate(batches):
+                current = ahead or asyncio.ensure_future(timed(self.observe, "render", self.renderer.render(batch, channels)))
+                ahead = (asyncio.ensure_future(timed(self.observe, "render",
+                                                     self.renderer.render(batches[b + 1], channels)))
+                         if b + 1 < len(batches) else None)
+                pictures: Sequence[np.ndarray] = await current
+                if len(pictures) != len(batch):
+                    raise ValueError(f"the {self.renderer.name} renderer gave {len(pictures)} pictures for "
+                                     f"{len(batch)} frames")
+                for picture in pictures:
+                    yield await run_at(self.executor, self.index, self._encode, picture)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+
+    def close(self) -> None:
+        if self.encoder is not None:
+            self.encoder.close()
+        if self.renderer is not None:
+            self.renderer.close()
+
+
+def write_all(renderer: Renderer, encoder: Encoder, frames: np.ndarray, progress: bool = False) -> None:
+    """Every frame through `renderer` and `encoder` in order, then `encoder.flush()`: the batch output's
+    path through the same renderer and encoder a stream uses. A drawing renderer draws in this thread
+    into one reused canvas; a model renderer runs in a FrameWriter on an event loop of its own (so this
+    works from inside a running loop too). On an error the encoder is closed (a file encoder removes
+    its partial file) and the error raised."""
+    bar = tqdm(total=len(frames), desc="render", unit="frame", disable=not progress, leave=False)
+    try:
+        if renderer.asynchronous:
+            async def run() -> None:
+                with ThreadPoolExecutor(1) as pool:
+                    async for _ in FrameWriter(renderer, encoder, pool).images(frames):
+                        bar.update()
+
+            with ThreadPoolExecutor(1) as loop_thread:
+                loop_thread.submit(asyncio.run, run()).result()
+        else:
+            canvas = np.zeros((renderer.height, renderer.width, 3), dtype=np.uint8)
+            for frame in frames:
+                encoder.encode(renderer.draw(frame, out=canvas, channels=encoder.channels))
+                bar.update()
+        encoder.flush()
+    except BaseException:
+        encoder.close()
+        raise
+    finally:
+        bar.close()
