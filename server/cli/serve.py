@@ -19,7 +19,7 @@ import signal
 
 from signstream.extract.remote import TritonExtractor
 from signstream.gateway.app import Gateway, GatewayOptions
-from signstream.gateway.metrics import MetricsServer
+from signstream.metrics import MetricsServer
 from signstream.gateway.security import read_server_tls, read_token_file
 from signstream.errors import InvalidArgument
 from signstream.lexicon import open_lexicon
