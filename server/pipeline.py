@@ -1,7 +1,7 @@
 """Sentence assembly: sign clips in, normalized and interpolated keypoint frames out, incrementally.
 
 `Sentence.add(sign_id, frames)` returns at once everything that sign makes visible: the transition
-from the previous sign (produced when this one arrives, DESIGN §5) followed by the sign's own
+from the previous sign (produced when this one arrives: it needs both ends) followed by the sign's own
 normalized frames with their inserted frames. The in-process CLI and the streaming gateway both
 drive this one object, so their outputs are identical by construction, as long as each sign reaches
 the gateway before the frames smooth transitions hold back for it are due (`finish` releases them
@@ -33,7 +33,7 @@ Normalizer = Callable[[np.ndarray], np.ndarray]         # one sign clip (T, K, 3
 
 
 def signmail_normalizer(style: Style) -> Normalizer:
-    """`signmail` (DESIGN §4.1) to the style's proportions."""
+    """`signmail` to the style's proportions: the seed's per-bone rescaling of each clip, anchored at its first frame."""
     params = style.params.as_array()
     return lambda clip: normalize_clip(clip, params)
 
@@ -64,7 +64,7 @@ class FrameKind(enum.IntEnum):
 
 KEYPOINT_FILTERS = ("none", "one_euro")  # one_euro: kernels/jitter.py on the clip before normalization
 CLIP_FILTER_LOOKAHEAD = 2               # a whole clip is known, so its filter may look 2 frames ahead
-TRANSITIONS = ("linear", "smooth")      # linear: the seed's (DESIGN §4.2); smooth: kernels/transition_smooth.py
+TRANSITIONS = ("linear", "smooth")      # linear: the seed's n-step lerp; smooth: kernels/transition_smooth.py
 SMOOTH_STEP_FACTOR = 1.5               # smooth: no wrist or elbow step above 1.5 x its in-sign p95 step
 SMOOTH_FLOOR_SHARE = 0.25              # smooth: a point's reference is at least a quarter of its group's
 RECENT_SIGNS = 8                       # smooth: the signing so far = the 8 signs shown last, and the new one
@@ -213,7 +213,8 @@ def sign_kinds(num_source_frames: int, m: int) -> np.ndarray:
 
 
 def output_length(clip_lengths: Iterable[int], n: int, m: int) -> int:
-    """Σ(T_i + (T_i − 1)·m) + (N − 1)·n (DESIGN §4.3)."""
+    """Frames of a linear-transition sentence: Σ(T_i + (T_i − 1)·m) + (N − 1)·n for N clips of T_i frames,
+    m inserted frames between a clip's frames and n transition frames between clips."""
     lengths = list(clip_lengths)
     return sum(t + (t - 1) * m for t in lengths) + max(len(lengths) - 1, 0) * n
 

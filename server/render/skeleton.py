@@ -1,4 +1,4 @@
-"""Skeleton renderer: one packed keypoint frame -> one RGB image in DWPose's `draw_pose` look (DESIGN §4.4).
+"""Skeleton renderer: one packed keypoint frame -> one RGB image in DWPose's `draw_pose` look.
 
 The look is reproduced pixel for pixel from DWPose's `draw_bodypose`, `draw_handpose` and `draw_facepose`
 (same cv2 calls, same integer truncations, same order: body limbs, body joints, hands, face), with two
