@@ -1,4 +1,4 @@
-"""MediaPipe Holistic output -> packed frame (DESIGN §3 mappings).
+"""MediaPipe Holistic output -> packed frame (the layout in `layout.py`).
 
 Holistic gives, in image-normalized coordinates:
     pose  (33, 4) x, y, z, visibility      face (478, 3)      left_hand, right_hand (21, 3)

@@ -1,4 +1,4 @@
-"""Skeleton rasterizer in numba: the whole DWPose look (DESIGN §4.4) drawn in one call without the GIL.
+"""Skeleton rasterizer in numba: the whole DWPose look (colours, widths, confidence gates of `render.skeleton`) drawn in one call without the GIL.
 
 `signstream.render.skeleton` draws a frame with about 200 cv2 calls. Each one releases and re-takes the
 GIL, so under load the render threads queue for it behind the event loop and each other, and the render

@@ -1,4 +1,4 @@
-"""Conversion between packed frames (K, 3) and the seed's frame dict (DESIGN §3).
+"""Conversion between packed frames (K, 3) and the seed's frame dict (the original pipeline's per-frame format).
 
 The seed dict (what `normalized_keypoints.pickle` holds, one per frame):
     'bodies': {'candidate': float64 (18, 2), 'subset': float64 (1, 18)}  subset[0, j] = j or -1

@@ -1,4 +1,4 @@
-"""The style character: its proportions (DESIGN §4.1) and canvas, from a style image or defaults."""
+"""The style character: its proportions (bone lengths the normalizer scales to) and canvas, from a style image or defaults."""
 from __future__ import annotations
 
 import io
@@ -53,8 +53,8 @@ class StyleSkeleton:
 
     body: (18,) the bone into each OpenPose-18 point from its parent (kernels.retarget.BODY_PARENT; the
     neck is the root: 0); hand: (21,) the bone into each hand point from its parent (HAND_PARENT; the
-    wrist: 0), for both hands; face_width |f0.x − f16.x| and face_length (DESIGN §4.1) of the iBUG-68
-    face; defaulted: the lengths the style image could not give."""
+    wrist: 0), for both hands; face_width |f0.x − f16.x| and face_length
+    |mean(f0.y, f16.y) − mean(f4.y, f12.y)| of the iBUG-68 face; defaulted: the lengths the style image could not give."""
 
     body: tuple[float, ...]
     hand: tuple[float, ...]
@@ -197,6 +197,23 @@ def skeleton_from_frame(frame: np.ndarray, width: int, height: int) -> StyleSkel
                          float(face_out[1]), defaulted)
 
 
+# The formats an image may come in (a style image, a Retarget frame, an ExtractKeypoints image), as
+# Pillow names them from the header -> as messages name them; every message lists these. MPO is the
+# JPEG that cameras write with a second picture (a preview or a depth map) after the first; it is
+# decoded as the JPEG it starts with.
+IMAGE_FORMATS: dict[str, str] = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "BMP": "BMP",
+                                 "TIFF": "TIFF"}
+_ONE_PICTURE_FORMATS = frozenset({"MPO"})   # their further pictures are not frames: only the first is read
+
+
+def _either(names: list[str]) -> str:
+    """["a", "b", "c"] -> "a, b or c"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+ACCEPTED_FORMATS = _either(list(dict.fromkeys(IMAGE_FORMATS.values())))   # "JPEG, PNG, WebP, BMP or TIFF"
+_SIZE_LIMIT = f"the limit is {MAX_STYLE_SIDE} px a side and {MAX_STYLE_PIXELS:,} pixels: resize it"
+
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"IEND\xaeB`\x82"            # the IEND chunk's type and CRC close every PNG
 
@@ -211,30 +228,51 @@ def _truncated(data: bytes) -> bool:
     return False
 
 
-def decode_style_image(data: bytes, name: str = "style image") -> np.ndarray:
-    """Encoded JPEG/PNG bytes -> RGB uint8 (H, W, 3); refuses oversized images before decoding."""
+def _read_header(data: bytes, name: str, field: str) -> tuple[str, int, tuple[int, int]]:
+    """(Pillow's format name, frame count, (width, height)) from the header alone, so a declared
+    30000x30000 image costs nothing. StyleImageError for an empty or unreadable header, or one that
+    declares more pixels than Pillow opens at all (a decompression bomb). The message never quotes
+    Pillow: its text names a Python object and its own limit; the log keeps it."""
     if not data:
-        raise StyleImageError(f"{name} is empty: give a JPEG or PNG photo of a person", field="style_image")
+        raise StyleImageError(f"{name} is empty: send a photo of a person as {ACCEPTED_FORMATS}", field=field)
     try:
-        # Pillow reads the header only, so a declared 30000x30000 image costs nothing here.
         with Image.open(io.BytesIO(data)) as header:
-            w, h = header.size
-    except Image.DecompressionBombError as exc:          # Pillow's own limit, far above ours
-        raise StyleImageError(f"{name} declares too many pixels ({exc}); the limit is {MAX_STYLE_SIDE} px a side "
-                              f"and {MAX_STYLE_PIXELS:,} pixels: resize it", field="style_image") from exc
+            frames = 1 if header.format in _ONE_PICTURE_FORMATS else getattr(header, "n_frames", 1)
+            return header.format or "unknown", frames, header.size
+    except Image.DecompressionBombError as exc:
+        log.info("%s: %s", name, exc)
+        raise StyleImageError(f"{name} declares far too many pixels; {_SIZE_LIMIT}", field=field) from exc
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad headers
-        raise StyleImageError(f"{name} is not a readable image ({exc}): give a JPEG or PNG", field="style_image") from exc
+        log.debug("%s: Pillow cannot read the header: %s", name, exc)
+        raise StyleImageError(f"{name} is not a readable image: send a {ACCEPTED_FORMATS} file",
+                              field=field) from exc
+
+
+def _check_still_and_accepted(fmt: str, frames: int, name: str, field: str) -> None:
+    """StyleImageError unless the image is one still picture in one of IMAGE_FORMATS."""
+    if frames > 1:
+        raise StyleImageError(f"{name} has {frames} frames ({IMAGE_FORMATS.get(fmt, fmt)}); only still images "
+                              f"are accepted: send one frame as {ACCEPTED_FORMATS}", field=field)
+    if fmt not in IMAGE_FORMATS:
+        raise StyleImageError(f"{name} is a {fmt} image, which is not accepted: send it as {ACCEPTED_FORMATS}",
+                              field=field)
+
+
+def decode_style_image(data: bytes, name: str = "style image", field: str = "style_image") -> np.ndarray:
+    """Encoded image bytes -> RGB uint8 (H, W, 3). `name` says what the image is in messages, `field`
+    is the request field they name. Refuses, before decoding, an image that is not one still picture
+    in one of IMAGE_FORMATS, is truncated, or is over MAX_STYLE_SIDE / MAX_STYLE_PIXELS."""
+    fmt, frames, (w, h) = _read_header(data, name, field)
+    _check_still_and_accepted(fmt, frames, name, field)
     if _truncated(data):
         raise StyleImageError(f"{name} is truncated (its end-of-image marker is missing): send the whole file",
-                              field="style_image")
+                              field=field)
     if w * h > MAX_STYLE_PIXELS or max(w, h) > MAX_STYLE_SIDE:
-        raise StyleImageError(
-            f"{name} is {w}x{h}; the limit is {MAX_STYLE_SIDE} px a side and {MAX_STYLE_PIXELS:,} pixels: resize it",
-            field="style_image",
-        )
+        raise StyleImageError(f"{name} is {w}x{h}; {_SIZE_LIMIT}", field=field)
     bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
-        raise StyleImageError(f"{name} could not be decoded (truncated or corrupt?): give a JPEG or PNG", field="style_image")
+        raise StyleImageError(f"{name} could not be decoded: its {IMAGE_FORMATS[fmt]} data is truncated or "
+                              "corrupt; send the whole file", field=field)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

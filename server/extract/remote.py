@@ -1,8 +1,8 @@
 """Keypoint extraction through Triton (async, tritonclient gRPC): image -> packed frame.
 
 The MediaPipe parts always come from `holistic`. Body, hands and face come from `wholebody`
-(YOLOX + DWPose) when Triton has it loaded, else they are derived from Holistic by the DESIGN §3
-mappings, exactly as in-process extraction does: without wholebody the two give the same frame and
+(YOLOX + DWPose) when Triton has it loaded, else they are derived from Holistic by the mappings
+in `signstream.kernels.mappings`, exactly as in-process extraction does: without wholebody the two give the same frame and
 share a `version`, so a lexicon ingested either way is not rebuilt.
 """
 from __future__ import annotations

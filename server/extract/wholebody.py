@@ -34,7 +34,7 @@ __all__ = [
     "merge_wholebody", "wholebody_frame", "preprocess_batch", "crop_batch", "decode_batch",
 ]
 
-# Tensor names of the ensemble's python steps (DESIGN §6); the networks' own names are in
+# Tensor names of the ensemble's python steps (model_repository/README.md); the networks' own names are in
 # yolox.INPUT_NAME / OUTPUT_NAME and dwpose.INPUT_NAME / OUTPUT_NAMES.
 IMAGE, RATIO, CENTER, SCALE, KEYPOINTS, SCORES = "IMAGE", "RATIO", "CENTER", "SCALE", "KEYPOINTS", "SCORES"
 
@@ -73,7 +73,7 @@ def estimate_wholebody(rgb: np.ndarray, detector: BatchModel, pose: BatchModel) 
     return out[KEYPOINTS][0], out[SCORES][0]
 
 
-# ---- COCO-WholeBody 133 -> packed frame (DESIGN §3) ----
+# ---- COCO-WholeBody 133 -> packed frame (kernels/layout.py) ----
 
 def wholebody_to_openpose134(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """keypoints (133, 2), scores (133,) -> (134, 2), (134,) float32 in DWPose's draw order.

@@ -1,4 +1,4 @@
-"""Domain <-> proto conversions for the gRPC gateway (DESIGN §3, §5): keypoints, enums, responses.
+"""Domain <-> proto conversions for the gRPC gateway (the packed keypoint layout, the contract in protos/): keypoints, enums, responses.
 
 Only the generated messages are used here, no grpc. Every enum mapping lives in the tables below; a
 proto enum value without an entry (proto3 enums are open, a client can send any number) is simply not

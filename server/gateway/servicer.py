@@ -113,7 +113,7 @@ class SignStreamService(pb_grpc.SignStreamServicer):
     async def ExtractKeypoints(self, request: pb.ExtractRequest, context) -> pb.Keypoints:
         try:
             self._parsed(request)
-            rgb = await asyncio.to_thread(decode_style_image, request.image, "image")
+            rgb = await asyncio.to_thread(decode_style_image, request.image, "image", "image")
             frame = await self.core.extractor.extract(rgb)
         except SignStreamError as exc:
             self.core.metrics.error(exc.code)

@@ -1,4 +1,4 @@
-"""Domain errors -> gRPC status codes, in this one place (DESIGN §8)."""
+"""Domain errors -> gRPC status codes, in this one place: the only module that knows both."""
 from __future__ import annotations
 
 import asyncio

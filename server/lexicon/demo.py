@@ -5,7 +5,7 @@ The subject faces the camera, so the subject's RIGHT side is on the IMAGE LEFT (
 Each sign is a short table of keyframes (wrist targets, handshape, hand direction and roll, head and
 face state), turned into joint angles by two-bone IK at the keys, eased between keys and animated with
 small sinusoidal secondary motion. Bones are laid out from angles, so arm lengths never change.
-All parts of the packed layout (DESIGN §3) are filled consistently, MediaPipe parts included.
+All parts of the packed layout (`signstream.kernels.layout`) are filled consistently, MediaPipe parts included.
 """
 from __future__ import annotations
 

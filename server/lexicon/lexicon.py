@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Sign IDs that are also portable file names everywhere (no case/NFC surprises beyond case).
 _PLAIN_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+# A URL quoted by a store's client library (botocore names the endpoint it could not reach).
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s\"']+")
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,15 @@ class Lexicon:
 
     @property
     def location(self) -> str:
-        """Where the lexicon lives, for messages (a directory or s3://bucket/prefix)."""
+        """Where the lexicon lives (a directory or s3://bucket/prefix): for the server's log and its
+        operator, never for a client."""
         return self.store.describe()
+
+    def _public(self, message: str) -> str:
+        """A store's message with the lexicon's location and any URL taken out, so that what reaches a
+        client names store keys (`clips/x.npz`), never the server's directory, bucket or endpoint."""
+        message = message.replace(self.location + "/", "").replace(self.location, "the lexicon")
+        return _URL.sub("(the store's endpoint)", message)
 
     @property
     def table(self) -> SignTable:
@@ -99,8 +108,10 @@ class Lexicon:
         try:
             data = self.store.get(key)
         except StoreUnavailable as exc:
-            self._outage = (self._clock(), exc.message)
-            raise
+            log.warning("lexicon %s: %s", self.location, exc.message)
+            public = self._public(exc.message)
+            self._outage = (self._clock(), public)
+            raise StoreUnavailable(public) from exc
         except KeyError:
             self._outage = None             # the store answered; the key is just not there
             raise
@@ -111,9 +122,11 @@ class Lexicon:
         try:
             data = self._read(TABLE_KEY)
         except KeyError:
+            log.error("the lexicon at %s has no %s; build one with `signstream lexicon demo DIR` or "
+                      "`signstream ingest`, or point --lexicon elsewhere", self.location, TABLE_KEY)
             raise LexiconNotFound(
-                f"the lexicon at {self.store.describe()} has no {TABLE_KEY}; build one with "
-                "`signstream lexicon demo DIR` or `signstream ingest`, or point --lexicon elsewhere"
+                f"the server's lexicon has no {TABLE_KEY} (no signs at all): its operator must build one "
+                "(`signstream lexicon demo DIR` or `signstream ingest`) or point --lexicon at one"
             ) from None
         table = SignTable.from_json_bytes(data)
         log.info("lexicon %s: %d signs loaded, %d rows rejected",
@@ -127,8 +140,8 @@ class Lexicon:
                               sign_id=display_sign_id(sign_id))
         if entry is None:
             raise UnknownSign(
-                f"sign {display_sign_id(sign_id)} is not in the lexicon at {self.store.describe()}; "
-                "see `signstream lexicon list` for the available signs",
+                f"sign {display_sign_id(sign_id)} is not in the lexicon; ListSigns (`signstream lexicon list`) "
+                "gives the available signs",
                 sign_id=display_sign_id(sign_id),
             )
         return entry
@@ -156,22 +169,22 @@ class Lexicon:
         self._cache.put(sign_id, clip, clip.frames.nbytes)
         return clip
 
+    def _corrupt(self, entry: SignEntry, problem: str) -> CorruptClip:
+        """CorruptClip for a sign whose clip `problem` ("is missing ..."): the server's log gets it
+        with the lexicon's location, the message (what a client reads) without."""
+        message = (f"sign {display_sign_id(entry.sign_id)} refers to clip {entry.clip_key!r}, which {problem}; "
+                   "re-run `signstream ingest` for it")
+        log.warning("lexicon %s: %s", self.location, message)
+        return CorruptClip(self._public(message), sign_id=display_sign_id(entry.sign_id))
+
     def _load_clip(self, entry: SignEntry) -> SignClip:
         try:
             data = self._read(entry.clip_key)
         except KeyError:
-            raise CorruptClip(
-                f"sign {display_sign_id(entry.sign_id)} refers to clip {entry.clip_key!r}, which is missing "
-                f"from {self.store.describe()}; re-run `signstream ingest` for it",
-                sign_id=display_sign_id(entry.sign_id),
-            ) from None
+            raise self._corrupt(entry, "is missing from the lexicon") from None
         except ValueError as exc:
             # The table checked the key's syntax; this is e.g. a symlink leaving a local store's root.
-            raise CorruptClip(
-                f"sign {display_sign_id(entry.sign_id)} refers to clip {entry.clip_key!r}, which cannot be "
-                f"read from {self.store.describe()}: {exc}; re-run `signstream ingest` for it",
-                sign_id=display_sign_id(entry.sign_id),
-            ) from exc
+            raise self._corrupt(entry, f"cannot be read: {exc}") from exc
         frames, clip_fps = decode_clip(data, entry.clip_key)
         if entry.end_frame >= len(frames):
             raise CorruptClip(

@@ -181,8 +181,7 @@ class S3Store:
                     "they may use this bucket")
         if code == "NoSuchBucket":
             return "check the bucket name in the location (s3://bucket/prefix) and --s3-endpoint-url"
-        endpoint = self._client.meta.endpoint_url
-        return f"check that S3 at {endpoint} is reachable and healthy, then try again"
+        return "check that the S3 endpoint (--s3-endpoint-url) is reachable and healthy, then try again"
 
     @staticmethod
     def _is_not_found(exc: ClientError) -> bool:

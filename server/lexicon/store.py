@@ -59,7 +59,7 @@ class LocalStore:
         # Symlinks inside the root could still point outside it; the key check cannot see that.
         resolved = path.resolve()
         if resolved != self.root and self.root not in resolved.parents:
-            raise ValueError(f"store key {key!r} resolves outside the store root {self.root}")
+            raise ValueError(f"store key {key!r} resolves outside the store root ({self.root})")
         return path
 
     def get(self, key: str) -> bytes:

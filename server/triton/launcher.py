@@ -1,4 +1,4 @@
-"""Start and stop the real `tritonserver` from the `nvidia-pytriton` wheel (DESIGN §2).
+"""Start and stop the real `tritonserver` from the `nvidia-pytriton` wheel, on 127.0.0.1 and free ports.
 
     with TritonServer(TritonOptions(model_repository=Path("model_repository"), grpc_port=0)) as triton:
         client = tritonclient.grpc.InferenceServerClient(triton.grpc_url)

@@ -43,7 +43,7 @@ def style_png(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def generated(demo_lexicon, style_png, tmp_path_factory) -> Path:
     """Run the real console entry point in a subprocess, as a user would, with the seed's method
-    (`signmail` + `linear`: the formula length and DESIGN §4.1's fitting hold exactly)."""
+    (`signmail` + `linear`: the formula length and the proportion fitting hold exactly)."""
     out = tmp_path_factory.mktemp("results")
     cmd = [sys.executable, "-m", "signstream", "generate", "--lexicon", str(demo_lexicon), "--out", str(out),
            "--normalization", "signmail", "--transition", "linear",

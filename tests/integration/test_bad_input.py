@@ -8,6 +8,7 @@ done to its store: one clip overwritten with garbage and one row of the sign tab
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import shutil
@@ -20,6 +21,7 @@ import grpc
 import numpy as np
 import pytest
 import skimage.data
+from PIL import Image
 
 from signstream.clients.client import SignStreamClient
 from signstream.config import Settings
@@ -52,6 +54,14 @@ def _png_header(width: int, height: int) -> bytes:
 
 
 PERSON = _jpeg(grace_hopper())
+
+
+def _animated_gif(frames: int) -> bytes:
+    """The photo as a GIF of `frames` frames, each rolled sideways from the one before."""
+    pictures = [Image.fromarray(np.roll(grace_hopper(), 50 * i, axis=1)) for i in range(frames)]
+    out = io.BytesIO()
+    pictures[0].save(out, format="GIF", save_all=True, append_images=pictures[1:])
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,9 @@ ROWS = [
         status="RESOURCE_EXHAUSTED", detail="larger than max", big_messages=True),
     Row("style image: 30,000 x 30,000 declared (decompression bomb)",
         pb.SessionConfig(style_image=_png_header(30_000, 30_000)), HELLO, status="INVALID_ARGUMENT",
-        detail="900000000 pixels"),
+        detail="too many pixels"),
+    Row("style image: an animated GIF", pb.SessionConfig(style_image=_animated_gif(3)), HELLO,
+        status="INVALID_ARGUMENT", detail="has 3 frames (GIF); only still images are accepted"),
     # -- numbers beyond their documented limits -----------------------------------------------------------
     Row("num_interpolation 121", pb.SessionConfig(num_interpolation=121), HELLO, status="INVALID_ARGUMENT",
         detail="num_interpolation"),
@@ -150,6 +162,8 @@ ROWS = [
     Row("Retarget frame: truncated JPEG", CONFIG, (PERSON[:5000], PERSON), rpc="Retarget",
         notices=("INVALID_IMAGE",), frames=1),
     Row("Retarget frame: decompression bomb", CONFIG, (_png_header(30_000, 30_000), PERSON), rpc="Retarget",
+        notices=("INVALID_IMAGE",), frames=1),
+    Row("Retarget frame: an animated GIF", CONFIG, (_animated_gif(3), PERSON), rpc="Retarget",
         notices=("INVALID_IMAGE",), frames=1),
 ]
 

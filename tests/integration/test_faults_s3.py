@@ -146,13 +146,14 @@ def assert_streamed(added: Added) -> None:
 
 def assert_store_unavailable(added: Added, *, within: float) -> NoticeOut:
     """The sign got exactly one STORE_UNAVAILABLE notice, no frames, within `within` seconds, and
-    the message says what to do and gives no credential away."""
+    the message says what to do and gives no credential, bucket or endpoint away."""
     assert added.frames == [] and [n.code for n in added.notices] == ["STORE_UNAVAILABLE"], added
     assert added.seconds < within, f"{added.sign}: the notice took {added.seconds:.2f} s (bound {within:.2f} s)"
     notice = added.notices[0]
     assert notice.sign_id == f"\u00b6{added.sign}"
-    assert "check that S3 at" in notice.message and "skipped" in notice.message
+    assert "check that the S3 endpoint" in notice.message and "skipped" in notice.message
     assert ACCESS_KEY not in notice.message and SECRET_KEY not in notice.message
+    assert "://" not in notice.message and "127.0.0.1" not in notice.message
     return notice
 
 
@@ -268,7 +269,8 @@ def test_s3_stopping_mid_stream_costs_one_bounded_notice_and_cached_signs_keep_s
     assert got["hello"][0][0] == LENGTHS["hello"]                  # streamed from S3 while it was up
     yes, yes_seconds = got["yes"][0]                               # uncached: tried, retried, given up
     assert yes.code == "STORE_UNAVAILABLE" and yes.sign_id == "\u00b6yes" and yes_seconds < DEAD_S3_BOUND_S
-    assert "check that S3 at" in yes.message and ACCESS_KEY not in yes.message and SECRET_KEY not in yes.message
+    assert "check that the S3 endpoint" in yes.message and ACCESS_KEY not in yes.message and SECRET_KEY not in yes.message
+    assert "://" not in yes.message and "127.0.0.1" not in yes.message
     no, no_seconds = got["no"][0]                                  # within the window: no new wait
     assert no.code == "STORE_UNAVAILABLE" and no_seconds < 0.5 and "tried again in" in no.message
     nope, _ = got["nope"][0]                                       # the table is cached: still answered

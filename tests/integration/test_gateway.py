@@ -183,7 +183,7 @@ def test_list_signs_and_extract_keypoints(gateway):
 
 
 def test_a_smooth_stream_sends_a_signs_held_frames_when_the_next_sign_is_late(gateway):
-    """DESIGN §5 with smooth transitions (the default): a client that waits for the whole of a sign
+    """The contract in protos/ with smooth transitions (the default): a client that waits for the whole of a sign
     before sending the next still gets it. The last frames, held back for the join, go out after at
     most their playing time (7 frames at 25 fps: 0.28 s); the next sign then joins the last frame sent,
     trimming nothing from it, exactly as Sentence does after finish()."""

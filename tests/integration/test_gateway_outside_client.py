@@ -1,4 +1,4 @@
-"""An outside client that knows only DESIGN §5 and learns the messages through server reflection
+"""An outside client that knows only the contract in protos/ and learns the messages through server reflection
 (no generated code of ours): first frame before the second sign is sent, indexes 0..N-1, (N-1)*n
 transition frames, a Notice for an unknown ID and the rest of the sentence after it, JPEGs of the
 asked size, and grpc.health SERVING."""

@@ -3,7 +3,7 @@ arms keep the style character's bone lengths (bone-length CV within the issue's 
 no missing point moves; and the same through `signstream generate --normalization retarget`.
 
 Transition frames are left out of the CV: they interpolate positions linearly between two signs
-(DESIGN §4.2), which shortens a bone that turns, whatever the normalization.
+(interpolation is per coordinate), which shortens a bone that turns, whatever the normalization.
 """
 from __future__ import annotations
 

@@ -285,3 +285,33 @@ def test_grpc_in_a_domain_module_is_found():
                "signstream.extract.remote": ("import tritonclient.grpc.aio\nfrom grpc_health.v1 import health\n", False)}
     assert grpc_imports(sources) == ["signstream.extract.remote:2 imports grpc_health.v1",
                                      "signstream.session:2 imports grpc.aio"]
+
+
+# The design notes live outside the repository: what the code keeps is said here, in its own words.
+_CITATION = "DESIGN" + " §"          # split so that this file does not cite it either
+_TEXT_SUFFIXES = {".py", ".md", ".proto", ".pbtxt", ".toml", ".cfg", ".txt", ".yaml", ".yml", ".js", ".html",
+                  ".css"}
+_SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", "results", ".pytest_cache"}
+
+
+def _citations(root: Path) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        if path.suffix not in _TEXT_SUFFIXES and path.name != "Makefile" or not path.is_file():
+            continue
+        if _SKIPPED_DIRS.intersection(path.relative_to(root).parts):
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if _CITATION in line:
+                found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    return found
+
+
+def test_nothing_cites_the_design_notes():
+    assert _citations(ROOT) == [], "say what the code keeps in the project's own words"
+
+
+def test_a_citation_is_found(tmp_path):
+    (tmp_path / "x.py").write_text(f'"""Kept as in {_CITATION}4.1."""\n')
+    (tmp_path / "Makefile").write_text("all:\n")
+    assert [hit.split(":")[0] for hit in _citations(tmp_path)] == ["x.py"]

@@ -1,4 +1,4 @@
-"""COCO-WholeBody 133 (DWPose) -> packed frame (DESIGN §3): neck, OpenPose order, sides, thresholds.
+"""COCO-WholeBody 133 (DWPose) -> packed frame: neck, OpenPose order, sides, thresholds.
 
 The hand-made skeleton is a person facing the camera in a 400 x 600 image, so the subject's LEFT
 side is on the IMAGE RIGHT (larger x).

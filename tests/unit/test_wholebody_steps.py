@@ -1,4 +1,4 @@
-"""YOLOX and DWPose pre/post-processing (DESIGN §4.5), each step against hand-computed numbers."""
+"""YOLOX and DWPose pre/post-processing (letterbox, top-down affine, SimCC decode), each step against hand-computed numbers."""
 from __future__ import annotations
 
 import cv2
