@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, help="seconds per load level (default 10; quick 3)")
     p.add_argument("--arrivals", choices=ARRIVALS, default="all", help="streams start all at once or as Poisson arrivals")
     p.add_argument("--realtime-streams", type=int, default=24, help="REALTIME 25 fps streams to hold")
+    p.add_argument("--heavy-loops", type=int, default=4, metavar="N",
+                   help="clients sending 36 Mpx photos (ExtractKeypoints, Retarget) beside 4 REALTIME streams, for "
+                        "the lateness-under-heavy-images figure (0 = skip it)")
     p.add_argument("--idle-streams", type=int, default=100, help="idle streams for the memory-per-stream figure")
     p.add_argument("--memory-minutes", type=float,
                    help="minutes of sustained load (8 JPEG streams) for the memory-growth figure (default 5; quick 0.5)")

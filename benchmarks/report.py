@@ -58,6 +58,10 @@ def markdown(doc: dict) -> str:
     levels = [(k, v) for k, v in doc.get("load", {}).items() if isinstance(v, dict)]
     if "realtime" in doc:
         levels.append((f"realtime@{doc['realtime']['streams']}", doc["realtime"]))
+    heavy = doc.get("heavy_images")
+    if heavy:
+        levels += [(f"realtime@{heavy['alone']['streams']} alone", heavy["alone"]),
+                   (f"realtime@{heavy['alone']['streams']} + {heavy['loops']} photo clients", heavy["loaded"])]
     for name, v in levels:
         lines.append(
             f"| {name} | {v['streams_completed']} (+{v['streams_failed']} failed) | {_cell(v['frames_per_s'])} | "
@@ -65,6 +69,12 @@ def markdown(doc: dict) -> str:
             f"{_cell(v['gap_p50_ms'])} / {_cell(v['gap_p99_ms'])} / {_cell(v['gap_max_ms'])} | "
             f"{_cell(v['goodput_share'])} | {_cell(v.get('server_cores_busy'))} | {_cell(v['client_cores_busy'])} | "
             f"{_cell(v.get('server_rss_mib'))} |")
+    if heavy:
+        load = heavy["load"]
+        answered = {k: v for k, v in load.items() if k not in ("seconds", "images_per_s")}
+        lines += ["", f"Heavy images: {heavy['loops']} clients sent {heavy['photo_px'] / 1e6:g} Mpx JPEGs for "
+                      f"{load['seconds']:g} s ({_cell(load['images_per_s'])} answered per s; "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(answered.items())) + ")."]
     sustained = doc.get("memory", {}).get("sustained", {})
     if "growth_share" in sustained:
         lines += ["", f"Sustained load for memory: {sustained['streams']} JPEG streams (Poisson arrivals) for "

@@ -29,7 +29,7 @@ from signstream.lexicon import canonical_sign_id, open_lexicon
 from signstream.pipeline import SynthesisOptions
 from signstream.v1 import signstream_pb2 as pb
 
-from . import ceiling, procstat, report
+from . import ceiling, heavy_images, procstat, report
 from .loadgen import LoadPlan, open_idle_streams, run_load
 from .stats import summarize
 from .targets import evaluate
@@ -37,6 +37,7 @@ from .targets import evaluate
 ENCODINGS = {"jpeg": pb.JPEG, "none": pb.NONE}
 READY_TIMEOUT_S = 300
 IDLE_SETTLE_S = 1.0
+HEAVY_REALTIME_STREAMS = 4      # REALTIME streams measured beside the heavy-image load
 
 
 def _config(encoding: str, size: int, pacing: int = pb.ASAP, fps: float = 0.0) -> pb.SessionConfig:
@@ -188,6 +189,14 @@ def bench(args: argparse.Namespace) -> dict:
         plan = LoadPlan(s, signs, _config("jpeg", args.size, pb.REALTIME, 25.0),
                         max(duration, 6.0 if quick else 15.0), args.arrivals, max_streams_per_worker=1)
         doc["realtime"] = _load_level(server, plan, fps=25.0)
+
+        if args.heavy_loops > 0:
+            progress(f"REALTIME 25 fps JPEG, {HEAVY_REALTIME_STREAMS} streams, alone and beside {args.heavy_loops} "
+                     "clients sending 36 Mpx photos ...")
+            plan = LoadPlan(HEAVY_REALTIME_STREAMS, signs, _config("jpeg", args.size, pb.REALTIME, 25.0),
+                            max(duration, 6.0 if quick else 15.0), "all", max_streams_per_worker=1)
+            doc["heavy_images"] = heavy_images.side_by_side(lambda: _load_level(server, plan, fps=25.0),
+                                                            server.target, args.heavy_loops)
 
         progress(f"{args.idle_streams} idle streams ...")
         doc["idle"] = asyncio.run(_idle(server, _config("jpeg", args.size), args.idle_streams))

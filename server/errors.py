@@ -125,6 +125,13 @@ class Overloaded(SignStreamError):
         self.retry_after_s = retry_after_s
 
 
+class ShuttingDown(SignStreamError):
+    """The server is draining (SIGTERM/SIGINT): open streams finish, new ones go to another server."""
+
+    code = "SHUTTING_DOWN"
+    status = "UNAVAILABLE"
+
+
 class LimitExceeded(SignStreamError):
     """A stream went past one of its per-stream limits (e.g. signs per stream)."""
 

@@ -9,6 +9,11 @@ The writer drives a `Renderer` and an `Encoder` (signstream.render) the same way
 * a model renderer (`asynchronous`) is awaited a batch (`max_batch` frames) at a time, the next batch
   already in flight while the one before it is encoded and sent.
 
+Every frame's bytes (width × height × 3 while it is drawn, its encoded size once encoded) are held in
+the server's `FrameBudget` from before it is drawn until the transport has taken it: frames ahead are
+drawn only while the budget has room, and a stream that has none waits briefly and is then refused
+(RESOURCE_EXHAUSTED), whatever encoding or renderer it uses.
+
 CPU work carries its frame's index in the stream as its priority (a `PriorityPool` runs a new
 stream's first frames before older streams' lookahead). Cancelling the consumer cancels the work not
 yet started. Without an encoder (encoding NONE) nothing is drawn and every frame's bytes are b"".
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -26,6 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from signstream.cpu_pool import run_at
+from signstream.limits import FrameBudget
 from signstream.render.encoder import Encoder
 from signstream.render.renderer import Renderer
 
@@ -82,11 +89,38 @@ class FrameWriter:
     frame; `images(frames)` yields each frame's bytes in order and advances it."""
 
     def __init__(self, renderer: Renderer | None, encoder: Encoder | None, executor: Executor,
-                 observe: Observer = ignore, lookahead: int = LOOKAHEAD):
+                 observe: Observer = ignore, lookahead: int = LOOKAHEAD, budget: FrameBudget | None = None):
         self.renderer, self.encoder, self.executor = renderer, encoder, executor
         self.observe = observe
         self.lookahead = lookahead
+        self.budget = budget
+        self.held = 0                    # bytes this writer holds in the budget
         self.index = 0
+
+    # -- the frame memory budget ------------------------------------------------------------------
+    @property
+    def frame_bytes(self) -> int:
+        return self.renderer.width * self.renderer.height * 3
+
+    def _try_hold(self, nbytes: int) -> bool:
+        if self.budget is not None and not self.budget.try_reserve(nbytes):
+            return False
+        self.held += nbytes
+        return True
+
+    async def _hold(self, nbytes: int) -> None:
+        if self.budget is not None:
+            await self.budget.reserve(nbytes)
+        self.held += nbytes
+
+    def _release(self, nbytes: int) -> None:
+        """Give back `nbytes` (negative: take more, e.g. an encoding larger than its picture)."""
+        if self.budget is not None:
+            self.budget.release(nbytes)
+        self.held -= nbytes
+
+    def _release_all(self) -> None:
+        self._release(self.held)
 
     def _draw(self, frame: np.ndarray, canvas: np.ndarray | None, channels: str) -> np.ndarray:
         start = time.perf_counter()
@@ -111,51 +145,76 @@ class FrameWriter:
                 self.index += 1
             return
         source = self._modelled(frames) if self.renderer.asynchronous else self._drawn(frames)
-        async for data in source:
-            yield data
-            self.index += 1
+        async with contextlib.aclosing(source):     # a consumer that stops early ends the work at once
+            async for data in source:
+                yield data
+                self.index += 1
 
     async def _drawn(self, frames: np.ndarray) -> AsyncIterator[bytes]:
-        """A drawing renderer: LOOKAHEAD jobs in the pool, each drawing (and, for stills, encoding)."""
+        """A drawing renderer: up to LOOKAHEAD jobs in the pool, each drawing (and, for stills,
+        encoding) one frame; frames beyond the first only while the frame budget has room."""
         first = self.index
         ordered = self.encoder.ordered
         job = (lambda f: self._draw(f, None, self.encoder.channels)) if ordered else self._draw_and_encode
+        size = self.frame_bytes
         pending: collections.deque[asyncio.Future] = collections.deque()
         submitted = 0
         try:
             for i in range(len(frames)):
                 while submitted < len(frames) and len(pending) < self.lookahead:
+                    if not pending:
+                        await self._hold(size)          # nothing in hand: wait for room, or be refused
+                    elif not self._try_hold(size):
+                        break
                     pending.append(run_at(self.executor, first + submitted, job, frames[submitted]))
                     submitted += 1
                 result = await pending.popleft()
-                yield (await run_at(self.executor, first + i, self._encode, result)) if ordered else result
+                data = (await run_at(self.executor, first + i, self._encode, result)) if ordered else result
+                self._release(size - len(data))         # the picture is gone; its bytes are held
+                yield data
+                self._release(len(data))                # the transport took it
         finally:
             for future in pending:          # a cancelled consumer: drop the work not yet started
                 future.cancel()
+            self._release_all()
 
     async def _modelled(self, frames: np.ndarray) -> AsyncIterator[bytes]:
-        """A model renderer: a batch at a time, the next one in flight while this one is encoded."""
+        """A model renderer: a batch at a time, the next one in flight (when the frame budget has room
+        for it) while this one is encoded."""
         size = max(1, self.renderer.max_batch)
         channels = self.encoder.channels
+        frame_bytes = self.frame_bytes
         batches = [frames[i:i + size] for i in range(0, len(frames), size)]
-        ahead: asyncio.Task | None = None
+
+        def start(batch: np.ndarray) -> asyncio.Future:
+            return asyncio.ensure_future(timed(self.observe, "render", self.renderer.render(batch, channels)))
+
+        ahead: asyncio.Future | None = None
         try:
             for b, batch in enumerate(batches):
-                current = ahead or asyncio.ensure_future(timed(self.observe, "render", self.renderer.render(batch, channels)))
-                ahead = (asyncio.ensure_future(timed(self.observe, "render",
-                                                     self.renderer.render(batches[b + 1], channels)))
-                         if b + 1 < len(batches) else None)
+                if ahead is None:
+                    await self._hold(len(batch) * frame_bytes)
+                    current = start(batch)
+                else:
+                    current, ahead = ahead, None
+                if b + 1 < len(batches) and self._try_hold(len(batches[b + 1]) * frame_bytes):
+                    ahead = start(batches[b + 1])
                 pictures: Sequence[np.ndarray] = await current
                 if len(pictures) != len(batch):
                     raise ValueError(f"the {self.renderer.name} renderer gave {len(pictures)} pictures for "
                                      f"{len(batch)} frames")
                 for picture in pictures:
-                    yield await run_at(self.executor, self.index, self._encode, picture)
+                    data = await run_at(self.executor, self.index, self._encode, picture)
+                    self._release(frame_bytes - len(data))
+                    yield data
+                    self._release(len(data))
         finally:
             if ahead is not None:
                 ahead.cancel()
+            self._release_all()
 
     def close(self) -> None:
+        self._release_all()
         if self.encoder is not None:
             self.encoder.close()
         if self.renderer is not None:

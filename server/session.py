@@ -22,16 +22,18 @@ import numpy as np
 from signstream.cpu_pool import run_at
 from signstream.errors import CorruptClip, InvalidArgument, InvalidImage, InvalidSignId, LexiconNotFound, StoreUnavailable, UnknownSign
 from signstream.extract.base import FrameExtractor
+from signstream.extract.bounded import extract_encoded
 from signstream.frame_writer import FrameWriter, Observer, ignore, timed
 from signstream.kernels.jitter import JitterFilter, JitterParams
 from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
+from signstream.limits import FrameBudget
 from signstream.outputs import FrameOut, NoticeOut, Output
 from signstream.pipeline import NORMALIZERS, Chunk, FrameKind, Sentence
 from signstream.render.encoder import open_encoder
 from signstream.render.video import frame_rate_from_clips
 from signstream.render.renderer import open_renderer
 from signstream.spec import DEFAULT_FPS, SessionSpec, check_frame_size, load_style
-from signstream.style import Style, decode_style_image
+from signstream.style import Style
 
 MAX_SIGN_ID_ECHO = 200               # characters of a bad sign ID repeated back in a Notice
 
@@ -42,6 +44,7 @@ class _Session:
     (a sign ID, or an encoded video frame)."""
 
     fps: float | None
+    budget: FrameBudget | None = None    # the server's frame memory budget (set by open_*), None: unbounded
 
     def __init__(self, spec: SessionSpec, style: Style, executor: Executor, observe: Observer):
         self.spec = spec
@@ -56,7 +59,7 @@ class _Session:
             width, height = self.style.width, self.style.height
             encoder = open_encoder(self.spec.encoding, width, height, self.fps)
             renderer = open_renderer(self.spec.renderer, width, height) if encoder is not None else None
-            self._writer = FrameWriter(renderer, encoder, self.executor, self.observe)
+            self._writer = FrameWriter(renderer, encoder, self.executor, self.observe, budget=self.budget)
         return self._writer
 
     async def _frames(self, sign_id: str, frames: np.ndarray, kinds: np.ndarray) -> AsyncIterator[FrameOut]:
@@ -156,11 +159,13 @@ class SynthesisSession(_Session):
 
 async def open_synthesis(spec: SessionSpec, lexicon: Lexicon, extractor: FrameExtractor,
                          executor: Executor, observe: Observer = ignore,
-                         max_frame_bytes: int | None = None) -> SynthesisSession:
+                         max_frame_bytes: int | None = None, budget: FrameBudget | None = None) -> SynthesisSession:
     spec = spec.validated()
     style = await timed(observe, "extract", load_style(spec, extractor))
     check_frame_size(spec, style.width, style.height, max_frame_bytes)
-    return SynthesisSession(spec, style, lexicon, executor, observe)
+    session = SynthesisSession(spec, style, lexicon, executor, observe)
+    session.budget = budget
+    return session
 
 
 class RetargetSession(_Session):
@@ -196,11 +201,10 @@ class RetargetSession(_Session):
         position = self.frames_in
         self.frames_in += 1
         try:
-            rgb = await asyncio.to_thread(decode_style_image, data, "Retarget frame")
+            frame, _ = await timed(self.observe, "extract", extract_encoded(self.extractor, data, "Retarget frame"))
         except InvalidArgument as exc:
             yield NoticeOut(InvalidImage.code, "", f"input frame {position}: {exc.message}; skipped")
             return
-        frame = await timed(self.observe, "extract", self.extractor.extract(rgb))
         normalized = await timed(self.observe, "normalize",
                                  run_at(self.executor, self.frames_out, self._normalize, frame))
         async for out in self._frames("", normalized, self._kinds):
@@ -208,8 +212,11 @@ class RetargetSession(_Session):
 
 
 async def open_retarget(spec: SessionSpec, extractor: FrameExtractor, executor: Executor,
-                        observe: Observer = ignore, max_frame_bytes: int | None = None) -> RetargetSession:
+                        observe: Observer = ignore, max_frame_bytes: int | None = None,
+                        budget: FrameBudget | None = None) -> RetargetSession:
     spec = spec.validated()
     style = await timed(observe, "extract", load_style(spec, extractor))
     check_frame_size(spec, style.width, style.height, max_frame_bytes)
-    return RetargetSession(spec, style, extractor, executor, observe)
+    session = RetargetSession(spec, style, extractor, executor, observe)
+    session.budget = budget
+    return session

@@ -2,16 +2,16 @@
 its canvas, and the frame-size check made before anything is drawn."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from signstream.errors import InvalidArgument, LimitExceeded
 from signstream.extract.base import FrameExtractor
+from signstream.extract.bounded import extract_encoded
 from signstream.names import Encoding, Pacing, Renderer
 from signstream.pipeline import SynthesisOptions
 from signstream.render.encode import worst_frame_bytes
 from signstream.render.renderer import RENDERERS
-from signstream.style import MAX_CANVAS_SIDE, Style, decode_style_image, default_style, fit_canvas, style_from_image
+from signstream.style import MAX_CANVAS_SIDE, Style, default_style, fit_canvas, style_from_frame
 
 MAX_SIDE = MAX_CANVAS_SIDE           # output width/height limit (README "Limits")
 MAX_FPS = 120.0
@@ -64,8 +64,8 @@ async def load_style(spec: SessionSpec, extractor: FrameExtractor) -> Style:
     or the defaults without one; the canvas is the config's size where given."""
     if not spec.style_image:
         return on_canvas(spec, default_style())
-    rgb = await asyncio.to_thread(decode_style_image, spec.style_image)
-    return on_canvas(spec, style_from_image(rgb, await extractor.extract(rgb)))
+    frame, (width, height) = await extract_encoded(extractor, spec.style_image)
+    return on_canvas(spec, style_from_frame(frame, width, height))
 
 
 def on_canvas(spec: SessionSpec, style: Style) -> Style:

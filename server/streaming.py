@@ -2,8 +2,8 @@
 domain types; a transport (the gRPC servicer, next the WebSocket viewer) turns its messages into
 items, hands them to `StreamCore.run` and sends the outputs it yields.
 
-    core = StreamCore(lexicon, extractor, executor, metrics, limits, max_frame_bytes)
-    stream = core.admit("Synthesize")                        # Overloaded beyond max_streams
+    core = StreamCore(lexicon, extractor, executor, metrics, limits, max_frame_bytes, counts)
+    stream = core.admit("Synthesize")                        # Overloaded beyond the server's max_streams
     try:
         stream.guard = asyncio.create_task(core.guard(stream, on_overdue))
         async for out in core.run(stream, spec, items):      # FrameOut / NoticeOut
@@ -16,7 +16,8 @@ a SignStreamError for a message the transport could not use (a second config, by
 parse): the stream then ends with that error after every frame of the items before it. The core
 owns the rules: the bounded read-ahead queue (a client that floods is slowed by the transport's flow
 control, not buffered), limits (signs per stream; idle, send and lifetime timeouts through the
-guard), REALTIME pacing, the smooth-join hold deadline, the end-of-stream flush and the metrics.
+guard), the server-wide stream count, frame memory budget and extraction slots (shared by the gateway
+processes through `counts`; every client image is scaled down for the models and extracted under a slot), REALTIME pacing, the smooth-join hold deadline, the end-of-stream flush and the metrics.
 """
 from __future__ import annotations
 
@@ -26,14 +27,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 
-from signstream.errors import SignStreamError
+from signstream.errors import ShuttingDown, SignStreamError
 from signstream.extract.base import FrameExtractor
+from signstream.extract.bounded import BoundedExtractor
 from signstream.metrics import GatewayMetrics
 from signstream.lexicon import Lexicon
-from signstream.limits import Admission, StreamLimits, StreamWatch
+from signstream.limits import Admission, ExtractionSlots, FrameBudget, StreamLimits, StreamWatch
 from signstream.names import Pacing
 from signstream.outputs import FrameOut, Output
 from signstream.pacing import Pacer
+from signstream.server_counts import ServerCounts
 from signstream.session import open_retarget, open_synthesis
 from signstream.spec import SessionSpec
 
@@ -106,18 +109,39 @@ class StreamCore:
     """The streams of one gateway process, whatever transport they arrive on."""
 
     def __init__(self, lexicon: Lexicon, extractor: FrameExtractor, executor: Executor, metrics: GatewayMetrics,
-                 limits: StreamLimits = StreamLimits(), max_frame_bytes: int | None = None):
+                 limits: StreamLimits = StreamLimits(), max_frame_bytes: int | None = None,
+                 counts: ServerCounts | None = None):
         self.lexicon = lexicon
-        self.extractor = extractor
         self.executor = executor
         self.metrics = metrics
         self.limits = limits.validated()
-        self.admission = Admission(self.limits)
+        counts = counts or ServerCounts()           # this process alone, unless serve shares one table
+        self.admission = Admission(self.limits, counts)
+        self.budget = FrameBudget(self.limits, counts)
+        slots = ExtractionSlots(self.limits, counts)
+        self.extractor = BoundedExtractor(extractor, slots)   # clients' images: scaled down, under a slot
         self.max_frame_bytes = max_frame_bytes      # the send limit: a stream whose frames could pass it is refused
+        metrics.track_server(lambda: self.admission.server_open, lambda: self.budget.held,
+                             lambda: self.budget.server_held, self.limits.frame_memory_bytes,
+                             lambda: slots.busy, slots.limit)
+        self.draining = False
 
     def admit(self, rpc: str) -> OpenStream:
-        """A slot for a new stream ("Synthesize" or "Retarget"); Overloaded when none is free."""
+        """A slot for a new stream ("Synthesize" or "Retarget"); Overloaded when none is free,
+        ShuttingDown once `drain` has begun."""
+        if self.draining:
+            raise ShuttingDown("the server is shutting down and takes no new streams; open it on another "
+                               "server or retry once this one is back")
         return OpenStream(self.admission, self.metrics, rpc, StreamWatch(self.limits))
+
+    async def drain(self, grace_s: float) -> int:
+        """Take no new streams and wait up to `grace_s` for this process's open ones to end; how many
+        are still open then."""
+        self.draining = True
+        deadline = time.monotonic() + grace_s
+        while self.admission.open and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return self.admission.open
 
     async def guard(self, stream: OpenStream, on_overdue: OnOverdue) -> None:
         """End the stream once it outstays a limit: idle, too long, or its client stopped reading.
@@ -144,8 +168,9 @@ class StreamCore:
     def _open(self, rpc: str, spec: SessionSpec):
         if rpc == "Synthesize":
             return open_synthesis(spec, self.lexicon, self.extractor, self.executor, self.metrics.stage,
-                                  self.max_frame_bytes)
-        return open_retarget(spec, self.extractor, self.executor, self.metrics.stage, self.max_frame_bytes)
+                                  self.max_frame_bytes, self.budget)
+        return open_retarget(spec, self.extractor, self.executor, self.metrics.stage, self.max_frame_bytes,
+                             self.budget)
 
     async def run(self, stream: OpenStream, spec: SessionSpec, items: AsyncIterator) -> AsyncIterator[Output]:
         """The stream's outputs: its session opened on `spec`, then item by item from `items` (read

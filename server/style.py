@@ -258,10 +258,8 @@ def _check_still_and_accepted(fmt: str, frames: int, name: str, field: str) -> N
                               field=field)
 
 
-def decode_style_image(data: bytes, name: str = "style image", field: str = "style_image") -> np.ndarray:
-    """Encoded image bytes -> RGB uint8 (H, W, 3). `name` says what the image is in messages, `field`
-    is the request field they name. Refuses, before decoding, an image that is not one still picture
-    in one of IMAGE_FORMATS, is truncated, or is over MAX_STYLE_SIDE / MAX_STYLE_PIXELS."""
+def _checked_header(data: bytes, name: str, field: str) -> tuple[str, int, int]:
+    """(format, width, height) of an image that passes every check made before decoding."""
     fmt, frames, (w, h) = _read_header(data, name, field)
     _check_still_and_accepted(fmt, frames, name, field)
     if _truncated(data):
@@ -269,11 +267,49 @@ def decode_style_image(data: bytes, name: str = "style image", field: str = "sty
                               field=field)
     if w * h > MAX_STYLE_PIXELS or max(w, h) > MAX_STYLE_SIDE:
         raise StyleImageError(f"{name} is {w}x{h}; {_SIZE_LIMIT}", field=field)
-    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    return fmt, w, h
+
+
+def _decode(data: bytes, fmt: str, name: str, field: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     if bgr is None:
         raise StyleImageError(f"{name} could not be decoded: its {IMAGE_FORMATS[fmt]} data is truncated or "
                               "corrupt; send the whole file", field=field)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return bgr
+
+
+def decode_style_image(data: bytes, name: str = "style image", field: str = "style_image") -> np.ndarray:
+    """Encoded image bytes -> RGB uint8 (H, W, 3). `name` says what the image is in messages, `field`
+    is the request field they name. Refuses, before decoding, an image that is not one still picture
+    in one of IMAGE_FORMATS, is truncated, or is over MAX_STYLE_SIDE / MAX_STYLE_PIXELS."""
+    fmt, _, _ = _checked_header(data, name, field)
+    return cv2.cvtColor(_decode(data, fmt, name, field), cv2.COLOR_BGR2RGB)
+
+
+# JPEG decodes at 1/2, 1/4 or 1/8 of its size for a fraction of the work (libjpeg's DCT scaling).
+_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+
+def decode_for_models(data: bytes, max_side: int, name: str = "style image",
+                      field: str = "style_image") -> tuple[np.ndarray, tuple[int, int]]:
+    """Encoded image bytes -> (RGB uint8 with no side over `max_side`, aspect kept; the image's own
+    (width, height)). Keypoints are fractions of the image, so the models see what they need and the
+    work and memory stay bounded whatever size the client sends: a large JPEG is decoded at the largest
+    reduced scale that still covers `max_side`, then scaled down (area average). The same checks and
+    errors as decode_style_image."""
+    fmt, w, h = _checked_header(data, name, field)
+    side = max(w, h)
+    if side <= max_side:
+        return cv2.cvtColor(_decode(data, fmt, name, field), cv2.COLOR_BGR2RGB), (w, h)
+    flags = cv2.IMREAD_COLOR
+    if IMAGE_FORMATS[fmt] == "JPEG":
+        flags = next((flag for factor, flag in _REDUCED if side // factor >= max_side), cv2.IMREAD_COLOR)
+    bgr = _decode(data, fmt, name, field, flags)
+    scale = max_side / max(bgr.shape[:2])
+    if scale < 1.0:
+        size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), (w, h)
 
 
 def fit_canvas(style: Style, width: int = 0, height: int = 0) -> Style:
@@ -300,11 +336,16 @@ def read_style_image(path: str | Path) -> np.ndarray:
 
 
 def style_from_image(rgb: np.ndarray, frame: np.ndarray, allow_default: bool = False) -> Style:
-    """Style from a decoded style image and its extracted packed frame.
+    """Style from a decoded style image and its extracted packed frame (see style_from_frame)."""
+    return style_from_frame(frame, rgb.shape[1], rgb.shape[0], allow_default)
+
+
+def style_from_frame(frame: np.ndarray, w: int, h: int, allow_default: bool = False) -> Style:
+    """Style from a style image's packed frame and the image's own size (the canvas; the models may
+    have seen it scaled down: keypoints are fractions of the image either way).
 
     No person in the image is an error unless `allow_default`, which then uses the default
     proportions on the image's canvas size."""
-    h, w = rgb.shape[:2]
     if not has_person(frame):
         if not allow_default:
             raise NoPersonError(

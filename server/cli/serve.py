@@ -5,7 +5,9 @@ gateway stops, and Triton stops last.
 
 `--processes N` runs N gateway processes on one port (SO_REUSEPORT; the kernel gives each new
 connection to one of them), all using the one Triton: this process is gateway 0 and starts the
-others, which die with it, drain with it, and serve metrics on `--metrics-port` + i.
+others, which die with it, drain with it, and serve metrics on `--metrics-port` + i. `--max-streams`
+and `--frame-memory` hold for all of them together: they count in one shared-memory table
+(`ServerCounts`), and this process zeroes the slot of one that dies.
 """
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ from signstream.metrics import MetricsServer
 from signstream.gateway.security import read_server_tls, read_token_file
 from signstream.errors import InvalidArgument
 from signstream.lexicon import open_lexicon
-from signstream.limits import SERVER_MAX_STREAMS, StreamLimits
+from signstream.limits import FRAME_MEMORY_MIB, MIB, SERVER_MAX_STREAMS, StreamLimits
 from signstream.net import free_port
+from signstream.server_counts import ServerCounts
 from signstream.triton.launcher import TritonServer, die_with_parent
 from signstream.triton.supervisor import supervise
 
@@ -68,8 +71,15 @@ def _add_limit_flags(p: argparse.ArgumentParser) -> None:
     """Stream limits (README "Limits"); 0 turns one off."""
     d = StreamLimits()
     p.add_argument("--max-streams", type=int, default=SERVER_MAX_STREAMS, metavar="N",
-                   help=f"open Synthesize/Retarget streams for the whole server, shared evenly by the gateway "
-                        f"processes; beyond it RESOURCE_EXHAUSTED with a retry hint (default {SERVER_MAX_STREAMS})")
+                   help=f"open Synthesize/Retarget streams for the whole server, all gateway processes together; "
+                        f"beyond it RESOURCE_EXHAUSTED with a retry hint (default {SERVER_MAX_STREAMS})")
+    p.add_argument("--frame-memory", type=float, default=FRAME_MEMORY_MIB, metavar="MIB",
+                   help=f"MiB of frames rendered but not yet read by their clients, for the whole server; a stream "
+                        f"that finds no room within 1 s gets RESOURCE_EXHAUSTED (default {FRAME_MEMORY_MIB})")
+    p.add_argument("--max-extractions", type=int, default=0, metavar="N",
+                   help="client images (style images, Retarget frames, ExtractKeypoints) decoded and extracted at "
+                        "once in the whole server; others wait up to 10 s, then RESOURCE_EXHAUSTED "
+                        "(default 0: one per two cores)")
     p.add_argument("--max-signs", type=int, default=d.max_signs, metavar="N",
                    help=f"sign IDs (or Retarget frames) per stream (default {d.max_signs:,})")
     p.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s, metavar="S",
@@ -82,9 +92,11 @@ def _add_limit_flags(p: argparse.ArgumentParser) -> None:
 
 
 def limits_from_args(args: argparse.Namespace) -> StreamLimits:
-    """The limits of one gateway process: --max-streams is split evenly (rounded up) over the processes."""
-    processes = max(1, args.processes)
-    limits = StreamLimits(max_streams=-(-args.max_streams // processes), max_signs=args.max_signs,
+    """The server's limits (the first two for all gateway processes together, the rest per stream)."""
+    if not args.frame_memory >= 0:
+        raise SystemExit(f"signstream serve: --frame-memory must be 0 (off) or more MiB, got {args.frame_memory:g}")
+    limits = StreamLimits(max_streams=args.max_streams, frame_memory_bytes=int(args.frame_memory * MIB),
+                          max_extractions=args.max_extractions, max_signs=args.max_signs,
                           idle_timeout_s=args.idle_timeout, send_timeout_s=args.send_timeout,
                           max_stream_s=args.max_stream_seconds)
     try:
@@ -123,16 +135,17 @@ READY_TIMEOUT_S = 300
 
 
 async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, workers=None,
-                triton: TritonServer | None = None) -> None:
+                triton: TritonServer | None = None, counts: ServerCounts | None = None) -> None:
     """One gateway until SIGINT/SIGTERM. `on_ready(port)` runs once it is SERVING (default: print the
     ready line); `workers` (the other gateway processes) are stopped together with this one; `triton`
-    (the one `serve` started) is restarted whenever it dies."""
+    (the one `serve` started) is restarted whenever it dies; `counts` is the table the server's
+    gateway processes share (None: this one is the whole server)."""
     lexicon = open_lexicon(settings_from_args(args))
     extractor = TritonExtractor(triton_url, wholebody={"auto": None, "on": True, "off": False}[args.wholebody])
     gateway = Gateway(lexicon, extractor, GatewayOptions(host=args.host, port=args.port, workers=args.workers,
                                                          reuse_port=args.reuse_port or args.processes > 1,
                                                          auth_tokens=args.auth_tokens, tls=args.tls,
-                                                         limits=limits_from_args(args)))
+                                                         limits=limits_from_args(args)), counts=counts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -142,11 +155,13 @@ async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, worker
         if args.metrics_port >= 0:
             metrics = stack.enter_context(MetricsServer(gateway.registry, args.host, args.metrics_port))
             metrics_url = f"http://{args.host}:{metrics.port}/metrics"
-        supervisor = None
+        supervisor = reaper = None
         try:
             port = await gateway.start()
             if triton is not None:
                 supervisor = asyncio.create_task(supervise(triton), name="triton-supervisor")
+            if workers is not None:
+                reaper = asyncio.create_task(workers.reap_forever(), name="gateway-reaper")
             if workers is not None:
                 await asyncio.to_thread(workers.wait_ready, READY_TIMEOUT_S)
             if on_ready is not None:
@@ -159,33 +174,36 @@ async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, worker
             await stop.wait()
             print(f"draining: NOT_SERVING, open streams get {args.grace:g} s ...", flush=True)
         finally:
-            if supervisor is not None:
-                supervisor.cancel()
+            for task in (supervisor, reaper):
+                if task is not None:
+                    task.cancel()
             if workers is not None:
                 workers.terminate()          # they drain alongside this one; _serve_all joins them
             await gateway.stop(args.grace)
 
 
-def _worker_main(args: argparse.Namespace, triton_url: str, ready, parent: int) -> None:
+def _worker_main(args: argparse.Namespace, triton_url: str, ready, parent: int, counts: ServerCounts) -> None:
     """Gateway process i > 0 (spawned): dies with its parent; reports ready through `ready`."""
     die_with_parent()
     if os.getppid() != parent:          # the parent died before the line above took effect
         return
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(args, triton_url, on_ready=lambda port: ready.set()))
+    asyncio.run(serve(args, triton_url, on_ready=lambda port: ready.set(), counts=counts))
 
 
 class GatewayWorkers:
     """Gateway processes 1..N-1 for `--processes N`, sharing the port of gateway 0 (this process)."""
 
-    def __init__(self, args: argparse.Namespace, triton_url: str):
+    def __init__(self, args: argparse.Namespace, triton_url: str, counts: ServerCounts):
         context = multiprocessing.get_context("spawn")
+        self.counts = counts
         self.processes, self.ready = [], []
         for i in range(1, args.processes):
             metrics_port = args.metrics_port + i if args.metrics_port > 0 else -1
             child_args = argparse.Namespace(**{**vars(args), "metrics_port": metrics_port})
             event = context.Event()
-            process = context.Process(target=_worker_main, args=(child_args, triton_url, event, os.getpid()),
+            process = context.Process(target=_worker_main,
+                                      args=(child_args, triton_url, event, os.getpid(), counts.for_process(i)),
                                       name=f"signstream-gateway-{i}", daemon=False)
             process.start()
             self.processes.append(process)
@@ -200,6 +218,18 @@ class GatewayWorkers:
                 timeout -= 0.2
                 if timeout <= 0:
                     raise RuntimeError(f"gateway process {i} was not ready within {READY_TIMEOUT_S} s")
+
+    async def reap_forever(self, every_s: float = 1.0) -> None:
+        """Zero the shared counts of a gateway process that died (its streams and frames died with it),
+        so the server's limits do not stay lowered by what it held."""
+        reaped: set[int] = set()
+        while True:
+            for i, process in enumerate(self.processes, start=1):
+                if i not in reaped and process.exitcode is not None:
+                    reaped.add(i)
+                    self.counts.clear(i)
+                    log.error("gateway process %d exited (code %s); its streams ended with it", i, process.exitcode)
+            await asyncio.sleep(every_s)
 
     def terminate(self) -> None:
         for process in self.processes:
@@ -218,9 +248,10 @@ async def _serve_all(args: argparse.Namespace, triton_url: str, triton: TritonSe
     if args.processes <= 1:
         await serve(args, triton_url, triton=triton)
         return
-    workers = GatewayWorkers(args, triton_url)
+    counts = ServerCounts(args.processes)
+    workers = GatewayWorkers(args, triton_url, counts)
     try:
-        await serve(args, triton_url, workers=workers, triton=triton)
+        await serve(args, triton_url, workers=workers, triton=triton, counts=counts)
     finally:
         workers.terminate()
         await asyncio.to_thread(workers.join, args.grace + 10)

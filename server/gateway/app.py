@@ -1,8 +1,8 @@
 """The gateway server: grpc.aio with the SignStream service, grpc.health.v1 and server reflection.
 
 Health is NOT_SERVING until the extractor (Triton) is reachable and the numba kernels are warm,
-then SERVING; `stop()` turns it NOT_SERVING first, lets open calls finish within the grace period,
-then stops. Message sizes are limited on purpose (README "Limits"): requests carry at most one
+then SERVING; `stop()` turns it NOT_SERVING first and keeps the port open while open streams finish
+within the grace period (new streams get UNAVAILABLE meanwhile, health checks an answer), then stops. Message sizes are limited on purpose (README "Limits"): requests carry at most one
 style image or video frame, responses at most one frame.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 
 import grpc
@@ -25,6 +26,7 @@ from signstream.gateway.wire import add_service
 from signstream.kernels.warmup import warm_up
 from signstream.lexicon import Lexicon
 from signstream.limits import StreamLimits
+from signstream.server_counts import ServerCounts
 from signstream.streaming import StreamCore
 from signstream.v1 import signstream_pb2 as pb
 
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SignStream"].full_name     # "signstream.v1.SignStream"
 MAX_RECEIVE_BYTES = 16 * 1024 * 1024     # one style image or video frame per message
 MAX_SEND_BYTES = 64 * 1024 * 1024        # one RAW_RGB frame of 4096 x 4096 is 48 MiB
+DRAIN_TAIL_S = 1.0                       # after the streams' drain: unary calls in flight get this long
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class GatewayOptions:
     reuse_port: bool = False             # SO_REUSEPORT: several gateway processes share one port
     max_receive_bytes: int = MAX_RECEIVE_BYTES
     max_send_bytes: int = MAX_SEND_BYTES
-    limits: StreamLimits = StreamLimits()   # streams per process, per-stream timeouts (README "Limits")
+    limits: StreamLimits = StreamLimits()   # the server's streams and frame memory, per-stream limits (README "Limits")
     auth_tokens: tuple[str, ...] = field(default=(), repr=False)   # bearer tokens; () = no auth (security.py)
     tls: ServerTls | None = None         # None: plaintext port
     health_interval_s: float = 1.0       # how often health asks the extractor (Triton) whether it is ready
@@ -51,8 +54,11 @@ class GatewayOptions:
 
 class Gateway:
     def __init__(self, lexicon: Lexicon, extractor: FrameExtractor, options: GatewayOptions = GatewayOptions(),
-                 registry: Registry | None = None):
+                 registry: Registry | None = None, counts: ServerCounts | None = None):
+        """`counts`: the table this gateway shares with the server's other gateway processes (limits
+        hold for all of them together); None: this gateway is the whole server."""
         self.options = options
+        self.counts = counts
         self.lexicon = lexicon
         self.extractor = extractor
         self.registry = registry or Registry()
@@ -62,6 +68,7 @@ class Gateway:
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None
         self.serving = False
+        self.core: StreamCore | None = None
         self._watch: asyncio.Task | None = None
 
     async def _set_health(self, serving: bool) -> None:
@@ -89,9 +96,9 @@ class Gateway:
             ("grpc.max_send_message_length", self.options.max_send_bytes),
             ("grpc.so_reuseport", int(self.options.reuse_port)),
         ])
-        core = StreamCore(self.lexicon, self.extractor, self.executor, self.metrics, self.options.limits,
-                          self.options.max_send_bytes)
-        add_service(SignStreamService(core), self.server)
+        self.core = StreamCore(self.lexicon, self.extractor, self.executor, self.metrics, self.options.limits,
+                               self.options.max_send_bytes, self.counts)
+        add_service(SignStreamService(self.core), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
@@ -115,13 +122,19 @@ class Gateway:
         log.info("gateway SERVING on %s:%d", self.options.host, self.port)
 
     async def stop(self, grace: float = 10.0) -> None:
-        """NOT_SERVING, then let open calls finish for up to `grace` seconds, then stop."""
+        """NOT_SERVING, then let open streams finish for up to `grace` seconds while the port still
+        answers (new streams: UNAVAILABLE), then stop (calls still running then are cancelled)."""
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
         await self._set_health(False)
         if self.server is not None:
-            await self.server.stop(grace)
+            start = time.monotonic()
+            if self.core is not None:
+                left = await self.core.drain(grace)
+                if left:
+                    log.warning("%d stream(s) still open after the %g s grace time: cancelled", left, grace)
+            await self.server.stop(max(DRAIN_TAIL_S, grace - (time.monotonic() - start)))
             self.server = None
         await self.extractor.close()
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -15,12 +15,12 @@ import logging
 from collections.abc import AsyncIterator
 
 from signstream.errors import InvalidArgument, MalformedMessage, SignStreamError
+from signstream.extract.bounded import extract_encoded
 from signstream.gateway import convert
 from signstream.gateway.status import abort, drain, end_with
 from signstream.gateway.wire import Malformed
 from signstream.outputs import FrameOut, Output
 from signstream.streaming import StreamCore
-from signstream.style import decode_style_image
 from signstream.v1 import signstream_pb2 as pb
 from signstream.v1 import signstream_pb2_grpc as pb_grpc
 
@@ -113,8 +113,7 @@ class SignStreamService(pb_grpc.SignStreamServicer):
     async def ExtractKeypoints(self, request: pb.ExtractRequest, context) -> pb.Keypoints:
         try:
             self._parsed(request)
-            rgb = await asyncio.to_thread(decode_style_image, request.image, "image", "image")
-            frame = await self.core.extractor.extract(rgb)
+            frame, _ = await extract_encoded(self.core.extractor, request.image, "image", "image")
         except SignStreamError as exc:
             self.core.metrics.error(exc.code)
             await abort(context, exc)

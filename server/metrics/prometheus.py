@@ -16,7 +16,7 @@ import bisect
 import math
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -148,6 +148,26 @@ class Gauge(_Metric):
         self.inc(-amount, **labels)
 
 
+class ReadGauge(Gauge):
+    """An unlabelled gauge whose value is read from `source()` when it is scraped (or asked for): for
+    counts kept elsewhere, such as the server-wide ones in shared memory."""
+
+    def __init__(self, name: str, help: str, source: Callable[[], float]):
+        super().__init__(name, help)
+        self.source = source
+
+    def _refresh(self) -> None:
+        self.set(self.source())
+
+    def render_lines(self) -> list[str]:
+        self._refresh()
+        return super().render_lines()
+
+    def value(self, **labels: object) -> float:
+        self._refresh()
+        return super().value(**labels)
+
+
 class Histogram(_Metric):
     """Observations counted into fixed buckets; rendered cumulative (`le` = less or equal)."""
 
@@ -223,6 +243,9 @@ class Registry:
 
     def gauge(self, name: str, help: str, labelnames: Iterable[str] = ()) -> Gauge:
         return self.register(Gauge(name, help, labelnames))
+
+    def read_gauge(self, name: str, help: str, source: Callable[[], float]) -> ReadGauge:
+        return self.register(ReadGauge(name, help, source))
 
     def histogram(self, name: str, help: str, buckets: Iterable[float],
                   labelnames: Iterable[str] = ()) -> Histogram:

@@ -17,13 +17,14 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from signstream.metrics.prometheus import CONTENT_TYPE, Counter, Gauge, Histogram, Registry
 
 __all__ = ["CONTENT_TYPE", "Counter", "Gauge", "GatewayMetrics", "Histogram", "MetricsServer", "Registry"]
+Read = Callable[[], float]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class GatewayMetrics:
     """The gateway's metrics, all named `signstream_*`, and the calls the servicer updates them by."""
 
     def __init__(self, registry: Registry):
+        self.registry = registry
         self.streams_open: Gauge = registry.gauge(
             "signstream_streams_open", "Streams currently open, by RPC.", ["rpc"])
         self.streams_total: Counter = registry.counter(
@@ -69,6 +71,29 @@ class GatewayMetrics:
         for rpc in RPCS:                # so dashboards show 0, not "no data", before the first stream
             self.streams_open.set(0, rpc=rpc)
             self.streams_total.inc(0, rpc=rpc)
+
+    def track_server(self, streams: Read, frame_bytes: Read, server_frame_bytes: Read, frame_budget: float,
+                     extractions: Read, extraction_slots: float) -> None:
+        """Gauges read at each scrape: the whole server's open streams (every gateway process), the
+        bytes of frames rendered but not yet sent, this process's and the server's, beside the budget,
+        and the server's extraction slots in use, beside their number."""
+        self.registry.read_gauge("signstream_server_streams_open",
+                                 "Streams open in the whole server (all gateway processes), against --max-streams.",
+                                 streams)
+        self.registry.read_gauge("signstream_frame_memory_bytes",
+                                 "Bytes of frames this process has rendered (or is rendering) but not yet sent.",
+                                 frame_bytes)
+        self.registry.read_gauge("signstream_server_frame_memory_bytes",
+                                 "Bytes of frames rendered but not yet sent in the whole server.", server_frame_bytes)
+        budget = self.registry.gauge("signstream_frame_memory_budget_bytes",
+                                     "The server's budget for frames rendered but not yet sent (0: none; --frame-memory).")
+        budget.set(frame_budget)
+        self.registry.read_gauge("signstream_server_extractions_busy",
+                                 "Images being decoded and extracted in the whole server, against its slots.",
+                                 extractions)
+        slots = self.registry.gauge("signstream_extraction_slots",
+                                    "The server's extraction slots (--max-extractions).")
+        slots.set(extraction_slots)
 
     def stream_opened(self, rpc: str) -> None:
         _check(rpc, RPCS, "rpc")

@@ -131,12 +131,17 @@ def test_sigterm_lets_a_running_stream_finish_within_the_grace_time(served):
                 _, refused = await read_all(late.stub.Synthesize(iter([
                     pb.SynthesizeRequest(config=pb.SessionConfig(encoding=pb.NONE)),
                     pb.SynthesizeRequest(sign_id="¶hello")])))
+                health = await health_pb2_grpc.HealthStub(late.channel).Check(health_pb2.HealthCheckRequest())
             rest, error = await reading
-            return got + rest, error, refused
+            return got + rest, error, refused, health
 
-    got, error, refused = asyncio.run(main())
+    got, error, refused, health = asyncio.run(main())
     assert error is None, error
+    # The port still answers while the stream drains: health says NOT_SERVING and a new stream is
+    # refused by the server itself (not "connection refused").
+    assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
     assert refused is not None and refused.code() == grpc.StatusCode.UNAVAILABLE, refused
+    assert "shutting down" in refused.details(), refused.details()
     assert [r.frame.index for r in got] == list(range(output_length([LENGTHS[s[1:]] for s in signs], N, 0)))
     assert server.process.wait(60) == 0
     out = server.output

@@ -1,6 +1,7 @@
 """`signstream serve --processes 2`: two gateway processes share one port (SO_REUSEPORT) and both serve
-streams, each with its own /metrics (--metrics-port + i); `signstream bench --server` measures it;
-SIGTERM drains both and stops Triton, leaving no process of the tree running."""
+streams, each with its own /metrics (--metrics-port + i); --max-streams holds for the two together;
+`signstream bench --server` measures it; SIGTERM drains both and stops Triton, leaving no process of
+the tree running."""
 from __future__ import annotations
 
 import asyncio
@@ -14,21 +15,25 @@ import urllib.request
 from pathlib import Path
 
 import cv2
+import grpc
 import pytest
 
 from signstream.bench import procstat
 from signstream.bench.loadgen import LoadPlan, channel, run_stream
 from signstream.bench.stats import in_order
 from signstream.bench.targets import TARGETS
+from signstream.clients.client import SignStreamClient
 from signstream.clients.process import SignstreamProcess
 from signstream.net import free_port
 from signstream.v1 import signstream_pb2 as pb
+from tests.support.gateway import read_all
 from tests.support.processes import started
 
 STOP_TIMEOUT_S = 120
 GONE_TIMEOUT_S = 20          # deadline for the tree's last processes (multiprocessing's resource tracker)
 STREAMS_PER_BATCH = 8
 MAX_STREAMS = 32             # 8 connections all land on one process with chance 2 * 2**-8; 32 with 2**-31
+SERVER_MAX_STREAMS = 12      # `--max-streams`: a batch of 8 fits, with room for a batch's late releases
 
 
 def _metrics_ports() -> int:
@@ -50,6 +55,7 @@ def served(demo_lexicon_dir, tmp_path_factory):
     port, metrics_port = free_port(), _metrics_ports()
     process = SignstreamProcess(
         ["serve", "--processes", "2", "--workers", "1", "--port", str(port), "--metrics-port", str(metrics_port),
+         "--max-streams", str(SERVER_MAX_STREAMS),
          "--lexicon", str(demo_lexicon_dir), "--wholebody", "off", "--grace", "5",
          "--triton-log-file", str(work / "triton.log")],
         "SignStream serving", work / "serve.log")
@@ -154,6 +160,42 @@ async def _gather(coroutines):
     return await asyncio.gather(*coroutines)
 
 
+def test_max_streams_is_the_whole_servers_on_one_connection_and_over_many(served):
+    """One channel is one connection, so its streams all land on one process: it still gets the
+    server's 12 (not 6), and the refusal names 12. Then streams over their own connections (spread
+    over both processes) while 12 are open are refused too."""
+    config = pb.SessionConfig(encoding=pb.NONE)
+
+    async def main():
+        async with SignStreamClient(served["target"]) as client:
+            held = [client.synthesize(config) for _ in range(SERVER_MAX_STREAMS)]
+            for call in held:
+                await call.send("¶hello")
+            for call in held:                               # all admitted: a first frame each
+                await anext(aiter(call))
+            refused = await read_all(client.stub.Synthesize(iter(
+                [pb.SynthesizeRequest(config=config), pb.SynthesizeRequest(sign_id="¶hello")])))
+            others = []
+            for _ in range(4):
+                async with SignStreamClient(served["target"]) as other:
+                    others.append(await read_all(other.stub.Synthesize(iter(
+                        [pb.SynthesizeRequest(config=config), pb.SynthesizeRequest(sign_id="¶hello")]))))
+            for call in held:
+                call.cancel()
+            return refused, others
+
+    (got, error), others = asyncio.run(main())
+    assert got == [] and error is not None and error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
+    assert f"limit of {SERVER_MAX_STREAMS} open streams" in error.details(), error.details()
+    assert all(e is not None and e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED for _, e in others)
+    open_now = [_value(_scrape(url), "signstream_server_streams_open") for url in served["metrics"]]
+    deadline = time.monotonic() + 10
+    while any(open_now) and time.monotonic() < deadline:        # the cancelled streams are let go
+        time.sleep(0.1)
+        open_now = [_value(_scrape(url), "signstream_server_streams_open") for url in served["metrics"]]
+    assert open_now == [0, 0]
+
+
 def test_bench_quick_against_the_running_server(served, tmp_path):
     # --signs and --size keep the run short (one 40-frame sign at 64 x 64: ~7 s instead of ~18 s);
     # cwd=tmp_path because the bench writes its logs to ./logs.
@@ -161,7 +203,7 @@ def test_bench_quick_against_the_running_server(served, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "signstream", "bench", "--quick", "--server", served["target"],
          "--server-pid", str(served["pid"]), "--streams", "2", "--encodings", "none", "--duration", "1",
-         "--realtime-streams", "2", "--idle-streams", "3", "--no-triton", "--no-kernels", "--out", str(out),
+         "--realtime-streams", "2", "--heavy-loops", "0", "--idle-streams", "3", "--no-triton", "--no-kernels", "--out", str(out),
          "--signs", "¶hello", "--size", "64"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

@@ -203,3 +203,51 @@ def test_a_client_that_cancels_before_its_config_is_not_an_error(limited):
     asyncio.run(main())
     assert limited.metric("signstream_streams_total", rpc="Synthesize") == 5
     assert limited.metric("signstream_errors_total", code="INVALID_ARGUMENT") == 0
+
+
+RAW_512 = 512 * 512 * 3                       # one RAW_RGB 512 x 512 frame: 768 KiB
+
+
+@limits(frame_memory_bytes=5 * RAW_512, send_timeout_s=20)
+def test_clients_that_stop_reading_fill_the_frame_budget_not_the_machine_and_the_next_stream_is_refused(limited):
+    held = lambda: limited.metric("signstream_server_frame_memory_bytes")       # noqa: E731
+    raw = pb.SessionConfig(encoding=pb.RAW_RGB, width=512, height=512, transition="linear")
+    signs = ["¶hello", "¶name", "¶good", "¶sign"] * 3
+
+    async def stall(client):
+        call = client.synthesize(raw)
+        for sign in signs:
+            await call.send(sign)
+        responses = aiter(call)
+        await anext(responses)                      # one frame, then the client stops reading
+        return call
+
+    async def main():
+        clients = [SignStreamClient(limited.target) for _ in range(4)]
+        for c in clients:
+            await c.__aenter__()
+        try:
+            first = await stall(clients[0])         # holds the frame in the transport + the lookahead
+            await _wait_for(lambda: held() == 4 * RAW_512, 5)
+            second = await stall(clients[1])        # room for one frame more: it too stops reading
+            await _wait_for(lambda: held() == 5 * RAW_512, 5)
+            peak = held()
+            refused, error = await read_all(clients[2].stub.Synthesize(iter(
+                [pb.SynthesizeRequest(config=raw), pb.SynthesizeRequest(sign_id="¶hello")])))
+            keypoints = await clients[3].synthesize_all(NONE, ["¶hello"])     # no pictures: no budget needed
+            for call in (first, second):
+                call.cancel()
+            await _wait_for(lambda: held() == 0, 10)
+            after = await clients[2].synthesize_all(raw, ["¶hello"])          # room again
+            return peak, refused, error, keypoints, after
+        finally:
+            for c in clients:
+                await c.__aexit__(None, None, None)
+
+    peak, refused, error, keypoints, after = asyncio.run(main())
+    assert peak == 5 * RAW_512 == limited.metric("signstream_frame_memory_budget_bytes")
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
+    assert "frame memory budget of 3.75 MiB" in error.details() and "retry in 1 s" in error.details()
+    assert _indexes(refused) == []
+    assert _indexes(keypoints) == list(range(LENGTHS["hello"]))
+    assert _indexes(after) == list(range(LENGTHS["hello"])) and held() == 0

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from signstream.kernels import layout, raster
+from signstream.kernels import layout, raster, raster_shapes
 from signstream.config import Settings
 from signstream.lexicon import open_lexicon
 from signstream.render.skeleton import _PALETTES, render_frame, render_frame_cv2
@@ -38,7 +38,7 @@ def test_line8_is_cv2_line(width, height):
     for (x0, x1), (y0, y1) in zip(xs, ys):
         ours = np.zeros((height, width, 3), np.uint8)
         ref = np.zeros_like(ours)
-        raster._line8(ours, x0, y0, x1, y1, COLOR_U8)
+        raster_shapes.line8(ours, x0, y0, x1, y1, COLOR_U8)
         cv2.line(ref, (int(x0), int(y0)), (int(x1), int(y1)), COLOR, 1, cv2.LINE_8)
         assert np.array_equal(ours, ref), ((x0, y0), (x1, y1))
 
@@ -51,7 +51,7 @@ def test_thick_line_is_cv2_line_thickness_2(width, height):
     for (x0, x1), (y0, y1) in zip(xs, ys):
         ours = np.zeros((height, width, 3), np.uint8)
         ref = np.zeros_like(ours)
-        raster._thick_line(ours, x0, y0, x1, y1, 2, COLOR_U8, vx, vy)
+        raster_shapes.thick_line(ours, x0, y0, x1, y1, 2, COLOR_U8, vx, vy)
         cv2.line(ref, (int(x0), int(y0)), (int(x1), int(y1)), COLOR, thickness=2)
         assert np.array_equal(ours, ref), ((x0, y0), (x1, y1))
 
@@ -64,7 +64,7 @@ def test_circle_is_cv2_filled_circle(radius):
         cx, cy = int(rng.integers(-12, width + 12)), int(rng.integers(-12, height + 12))
         ours = np.zeros((height, width, 3), np.uint8)
         ref = np.zeros_like(ours)
-        raster._circle(ours, cx, cy, radius, COLOR_U8)
+        raster_shapes.circle(ours, cx, cy, radius, COLOR_U8)
         cv2.circle(ref, (cx, cy), radius, COLOR, thickness=-1)
         assert np.array_equal(ours, ref), (cx, cy)
 
@@ -79,7 +79,7 @@ def test_ellipse_is_cv2_fill_convex_poly_of_ellipse2poly(width, height):
         angle = int(rng.integers(-180, 181))
         ours = np.zeros((height, width, 3), np.uint8)
         ref = np.zeros_like(ours)
-        raster._ellipse(ours, cx, cy, a, 4, angle, COLOR_U8, vx, vy)
+        raster_shapes.ellipse(ours, cx, cy, a, 4, angle, COLOR_U8, vx, vy)
         cv2.fillConvexPoly(ref, cv2.ellipse2Poly((cx, cy), (a, 4), angle, 0, 360, 1), COLOR)
         assert np.array_equal(ours, ref), ((cx, cy), a, angle)
 

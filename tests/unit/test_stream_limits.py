@@ -125,7 +125,7 @@ def test_items_beyond_max_signs_raise_limit_exceeded():
     assert error.value.status == "RESOURCE_EXHAUSTED"
 
 
-def test_serve_splits_max_streams_over_its_processes_and_refuses_bad_limits():
+def test_serve_limits_are_the_whole_servers_whatever_its_processes_and_bad_limits_are_refused():
     import argparse
 
     from signstream.cli import build_parser
@@ -135,10 +135,14 @@ def test_serve_splits_max_streams_over_its_processes_and_refuses_bad_limits():
         args = build_parser().parse_args(["serve", *argv])
         return limits_from_args(argparse.Namespace(**{**vars(args), "processes": args.processes or 2}))
 
-    assert limits_for().max_streams == 256 and limits_for().idle_timeout_s == 60
-    assert limits_for("--max-streams", "5", "--processes", "2").max_streams == 3
+    assert limits_for().max_streams == 512 and limits_for().idle_timeout_s == 60
+    assert limits_for().frame_memory_bytes == 1024 * 1024 * 1024
+    assert limits_for("--max-streams", "5", "--processes", "2").max_streams == 5      # not split: shared
+    assert limits_for("--frame-memory", "0.5").frame_memory_bytes == 512 * 1024
     assert limits_for("--max-streams", "0").max_streams == 0                  # off
     custom = limits_for("--max-signs", "7", "--idle-timeout", "1.5", "--send-timeout", "2", "--max-stream-seconds", "9")
     assert (custom.max_signs, custom.idle_timeout_s, custom.send_timeout_s, custom.max_stream_s) == (7, 1.5, 2, 9)
     with pytest.raises(SystemExit, match="idle_timeout_s must be 0"):
         limits_for("--idle-timeout", "-1")
+    with pytest.raises(SystemExit, match="--frame-memory must be 0"):
+        limits_for("--frame-memory", "-1")
