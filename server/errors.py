@@ -144,3 +144,30 @@ class StreamTimeout(SignStreamError):
 
     code = "STREAM_TIMEOUT"
     status = "DEADLINE_EXCEEDED"
+
+
+class MessageTooLarge(LimitExceeded):
+    """A message over the transport's size limit (the web viewer's socket: one style image)."""
+
+    code = "MESSAGE_TOO_LARGE"
+
+
+class UnexpectedMessage(InvalidArgument):
+    """A message of a kind the protocol does not expect at that point (binary data where a JSON
+    message belongs, a sign before the config)."""
+
+    code = "UNEXPECTED_MESSAGE"
+
+
+class Unauthenticated(SignStreamError):
+    """The server refused a request that carried no valid bearer token."""
+
+    code = "UNAUTHENTICATED"
+    status = "UNAUTHENTICATED"
+
+
+class OriginNotAllowed(SignStreamError):
+    """A browser request from a page whose Origin is not on the server's allow-list."""
+
+    code = "ORIGIN_NOT_ALLOWED"
+    status = "PERMISSION_DENIED"
