@@ -8,7 +8,8 @@ LEXICON ?= lexicon
 RESULTS ?= results
 DEMO_SIGNS ?= ¶hello ¶name ¶sign ¶learn ¶thank-you ¶friend
 # Debian packages the wheels need at run time: OpenGL/GLib for opencv-contrib and mediapipe;
-# libpython3.11 for Triton's python-backend stub; libb64 for perf_analyzer (tritonclient wheel).
+# libpython3.11 for Triton's python-backend stub; libb64 for perf_analyzer (tritonclient wheel);
+# chromium for the browser viewer's tests (Playwright drives it; it never downloads a browser).
 
 .PHONY: install system-deps demo test clean
 
@@ -20,6 +21,7 @@ system-deps:
 	ldconfig -p | grep -q 'libglib-2.0.so.0 ' || missing="$$missing libglib2.0-0"; \
 	ldconfig -p | grep -q 'libpython3.11.so.1.0 ' || missing="$$missing libpython3.11"; \
 	ldconfig -p | grep -q 'libb64.so.0d ' || missing="$$missing libb64-0d"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -21,6 +21,7 @@ import signal
 
 from signstream.extract.remote import TritonExtractor
 from signstream.gateway.app import Gateway, GatewayOptions
+from signstream.web.app import WebOptions
 from signstream.metrics import MetricsServer
 from signstream.gateway.security import read_server_tls, read_token_file
 from signstream.errors import InvalidArgument
@@ -60,6 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="gateway processes sharing --port with SO_REUSEPORT (0 = one per core, the default; "
                         "see README Concurrency)")
     p.add_argument("--grace", type=float, default=10.0, help="seconds open streams get to finish on shutdown")
+    p.add_argument("--web-port", type=int, default=-1, metavar="PORT",
+                   help="serve the browser viewer (page + WebSocket /ws) on this port of --host (0 = any free; "
+                        "default -1 = off); it shares the gRPC streams' limits, tokens and metrics")
+    p.add_argument("--web-origin", action="append", default=[], metavar="ORIGIN",
+                   help="a page origin allowed to use the viewer's socket and API, e.g. https://signs.example "
+                        "(repeatable; default: the viewer's own origin)")
     _add_limit_flags(p)
     _add_security_flags(p)
     add_triton_flags(p)
@@ -134,6 +141,13 @@ def _read_security_files(args: argparse.Namespace) -> argparse.Namespace:
 READY_TIMEOUT_S = 300
 
 
+def _web_options(args: argparse.Namespace) -> WebOptions | None:
+    """The browser viewer's options from --web-port and --web-origin; None when it is off."""
+    if args.web_port < 0:
+        return None
+    return WebOptions(port=args.web_port, origins=tuple(args.web_origin))
+
+
 async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, workers=None,
                 triton: TritonServer | None = None, counts: ServerCounts | None = None) -> None:
     """One gateway until SIGINT/SIGTERM. `on_ready(port)` runs once it is SERVING (default: print the
@@ -145,7 +159,8 @@ async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, worker
     gateway = Gateway(lexicon, extractor, GatewayOptions(host=args.host, port=args.port, workers=args.workers,
                                                          reuse_port=args.reuse_port or args.processes > 1,
                                                          auth_tokens=args.auth_tokens, tls=args.tls,
-                                                         limits=limits_from_args(args)), counts=counts)
+                                                         limits=limits_from_args(args), web=_web_options(args)),
+                      counts=counts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -168,9 +183,10 @@ async def serve(args: argparse.Namespace, triton_url: str, on_ready=None, worker
                 on_ready(port)
             else:
                 processes = f" ({args.processes} gateway processes)" if args.processes > 1 else ""
+                viewer = f"; viewer http://{args.host}:{gateway.web.port}/" if gateway.web is not None else ""
                 print(f"SignStream serving on {args.host}:{port}{processes} (health SERVING); lexicon "
                       f"{lexicon.location}; Triton {triton_url}{f' (pid {triton.pid})' if triton else ''}; "
-                      f"metrics {metrics_url}. Ctrl-C stops it.", flush=True)
+                      f"metrics {metrics_url}{viewer}. Ctrl-C stops it.", flush=True)
             await stop.wait()
             print(f"draining: NOT_SERVING, open streams get {args.grace:g} s ...", flush=True)
         finally:
@@ -265,6 +281,8 @@ def run(args: argparse.Namespace) -> int:
     limits_from_args(args)              # refuse bad limits before anything starts
     if args.processes > 1 and args.port == 0:
         args = argparse.Namespace(**{**vars(args), "port": free_port(args.host)})   # one port for all of them
+    if args.processes > 1 and args.web_port == 0:
+        args = argparse.Namespace(**{**vars(args), "web_port": free_port(args.host)})
     if args.triton_url:
         asyncio.run(_serve_all(args, args.triton_url))
         print("gateway stopped", flush=True)

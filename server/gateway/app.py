@@ -2,7 +2,7 @@
 
 Health is NOT_SERVING until the extractor (Triton) is reachable and the numba kernels are warm,
 then SERVING; `stop()` turns it NOT_SERVING first and keeps the port open while open streams finish
-within the grace period (new streams get UNAVAILABLE meanwhile, health checks an answer), then stops. Message sizes are limited on purpose (README "Limits"): requests carry at most one
+within the grace period (new streams get UNAVAILABLE meanwhile, health checks an answer), then stops (the browser viewer, `options.web`, rides on the same core: it drains with it). Message sizes are limited on purpose (README "Limits"): requests carry at most one
 style image or video frame, responses at most one frame.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ from signstream.limits import StreamLimits
 from signstream.server_counts import ServerCounts
 from signstream.streaming import StreamCore
 from signstream.v1 import signstream_pb2 as pb
+from signstream.web.app import WebOptions, WebServer
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class GatewayOptions:
     auth_tokens: tuple[str, ...] = field(default=(), repr=False)   # bearer tokens; () = no auth (security.py)
     tls: ServerTls | None = None         # None: plaintext port
     health_interval_s: float = 1.0       # how often health asks the extractor (Triton) whether it is ready
+    web: WebOptions | None = None        # the browser viewer on its own port (signstream.web); None: off
 
 
 class Gateway:
@@ -69,6 +71,7 @@ class Gateway:
         self.port: int | None = None
         self.serving = False
         self.core: StreamCore | None = None
+        self.web: WebServer | None = None
         self._watch: asyncio.Task | None = None
 
     async def _set_health(self, serving: bool) -> None:
@@ -109,6 +112,10 @@ class Gateway:
                      else self.server.add_insecure_port(address))
         await self.server.start()
         log.info("gateway listening on %s:%d (NOT_SERVING until ready)", self.options.host, self.port)
+        if self.options.web is not None:
+            self.web = WebServer(self.core, self.options.web, self.options.host, self.options.max_receive_bytes,
+                                 self.options.auth_tokens, self.options.reuse_port)
+            await self.web.start()
         await self.get_ready()
         return self.port
 
@@ -136,6 +143,9 @@ class Gateway:
                     log.warning("%d stream(s) still open after the %g s grace time: cancelled", left, grace)
             await self.server.stop(max(DRAIN_TAIL_S, grace - (time.monotonic() - start)))
             self.server = None
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         await self.extractor.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         log.info("gateway stopped")

@@ -9,8 +9,6 @@ message naming it instead of grpc's "Failed to bind" or a failed handshake later
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import os
 import ssl
@@ -23,6 +21,7 @@ import grpc
 
 from signstream.errors import InvalidArgument
 from signstream.gateway.status import drain
+from signstream.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +89,6 @@ def bearer_metadata(token: str) -> tuple[tuple[str, str], ...]:
     return ((AUTHORIZATION, f"Bearer {token}"),)
 
 
-def _digest(token: str) -> bytes:
-    """SHA-256 of a token: equal-length digests make the comparison independent of token lengths."""
-    return hashlib.sha256(token.encode("utf-8")).digest()
-
-
 def _refusing_handler(handler: grpc.RpcMethodHandler, method: str, problem: str) -> grpc.RpcMethodHandler:
     """A handler of the same kind (unary/stream in and out) as `handler` that answers UNAUTHENTICATED.
     It has no request deserializer: nothing an unauthenticated caller sends is parsed."""
@@ -114,15 +108,10 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
     grpc.health.v1 is always let through. Refused calls get UNAUTHENTICATED."""
 
     def __init__(self, tokens: Iterable[str]):
-        self._digests = tuple(_digest(token) for token in tokens)
-        if not self._digests:
-            raise ValueError("BearerTokenInterceptor needs at least one token")
-
-    def _accepts(self, token: str) -> bool:
-        """Constant time: compares with every configured token, with no early exit."""
-        presented = _digest(token)
-        matches = [hmac.compare_digest(presented, digest) for digest in self._digests]
-        return any(matches)
+        try:
+            self._tokens = TokenSet(tokens)
+        except ValueError:
+            raise ValueError("BearerTokenInterceptor needs at least one token") from None
 
     def _problem(self, metadata) -> str | None:
         """What is wrong with the call's credentials, or None when it carries a valid token."""
@@ -132,9 +121,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         scheme, _, token = values[0].strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return "the authorization metadata is not of the form `Bearer <token>`"
-        if not self._accepts(token.strip()):
-            return "the bearer token is not valid"
-        return None
+        return self._tokens.problem(token, "the authorization metadata")
 
     async def intercept_service(
             self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
