@@ -41,7 +41,9 @@ class _Socket(web.WebSocketResponse):
     too_large: MessageTooLarge | None = None
 
     def __init__(self, max_bytes: int, **kwargs):
-        super().__init__(max_msg_size=max_bytes, timeout=CLOSE_TIMEOUT_S, **kwargs)
+        # aiohttp refuses a message of max_msg_size bytes itself: + 1 takes one of exactly max_bytes. No
+        # compression: frames are compressed already, and aiohttp's limit is counted differently with it.
+        super().__init__(max_msg_size=max_bytes + 1, timeout=CLOSE_TIMEOUT_S, compress=False, **kwargs)
         self.max_bytes = max_bytes
 
     async def close(self, *, code: int = WSCloseCode.OK, message: bytes = b"", drain: bool = True) -> bool:
