@@ -125,6 +125,13 @@ class Overloaded(SignStreamError):
         self.retry_after_s = retry_after_s
 
 
+class FrameDropped(SignStreamError):
+    """A frame being rendered was dropped because its stream ended or its request was cancelled."""
+
+    code = "FRAME_DROPPED"
+    status = "CANCELLED"
+
+
 class ShuttingDown(SignStreamError):
     """The server is draining (SIGTERM/SIGINT): open streams finish, new ones go to another server."""
 
@@ -144,6 +151,22 @@ class StreamTimeout(SignStreamError):
 
     code = "STREAM_TIMEOUT"
     status = "DEADLINE_EXCEEDED"
+
+
+class GatewayUnreachable(SignStreamError):
+    """A client found no gateway to talk to: nothing listens at the address, the connection failed
+    (TLS on one side only, a certificate the client does not trust) or was lost. Raised by clients."""
+
+    code = "GATEWAY_UNREACHABLE"
+    status = "UNAVAILABLE"
+
+
+class NotAuthorized(SignStreamError):
+    """The gateway refused a client's call for its credentials (no bearer token, a wrong one).
+    Raised by clients; the gateway's own refusal is gateway/security.py's UNAUTHENTICATED."""
+
+    code = "NOT_AUTHORIZED"
+    status = "UNAUTHENTICATED"
 
 
 class MessageTooLarge(LimitExceeded):

@@ -1,7 +1,9 @@
 """`signstream` command line: one module per verb, errors mapped to exit codes in one place.
 
-Exit codes: 0 ok; 2 bad input (invalid or unknown sign IDs, bad flags, unusable style image);
-3 the lexicon or its store cannot be used; 1 anything unexpected (a bug: please report it).
+Exit codes (README "CLI" lists them too): 0 ok; 2 bad input (invalid or unknown sign IDs, bad flags,
+unusable style image); 3 the lexicon or its store cannot be used (or the gateway answered with another
+failure); 4 the gateway cannot be reached; 5 the gateway refused the credentials; 130 interrupted;
+1 anything unexpected (a bug: please report it).
 """
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ import logging
 import sys
 
 from signstream import __version__
-from signstream.errors import InvalidArgument, SignStreamError, UnknownSign
+from signstream.errors import GatewayUnreachable, InvalidArgument, NotAuthorized, SignStreamError, UnknownSign
 
-from . import bench, engines, extract, generate, ingest, lexicon, quality, serve, stream, triton
+from . import bench, engines, extract, generate, ingest, lexicon, models, quality, serve, stream, triton
 
-COMMANDS = (generate, lexicon, serve, stream, triton, extract, ingest, engines, bench, quality)
+COMMANDS = (generate, lexicon, serve, stream, triton, extract, ingest, engines, bench, quality, models)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_CODES: tuple[tuple[type[SignStreamError], int], ...] = (
+    (InvalidArgument, 2), (UnknownSign, 2), (GatewayUnreachable, 4), (NotAuthorized, 5))
+OTHER_ERROR_EXIT = 3        # the lexicon or its store, or another failure the gateway answered with
+
+
 def exit_code(error: SignStreamError) -> int:
-    return 2 if isinstance(error, (InvalidArgument, UnknownSign)) else 3
+    return next((code for kind, code in EXIT_CODES if isinstance(error, kind)), OTHER_ERROR_EXIT)
 
 
 def main(argv: list[str] | None = None) -> int:

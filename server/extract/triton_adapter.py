@@ -43,3 +43,23 @@ def respond_each(requests: Sequence, infer: Callable[[object], dict[str, np.ndar
         tensors = [pb_utils.Tensor(name, np.ascontiguousarray(array)) for name, array in outputs.items()]
         responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
     return responses
+
+
+class OnnxTritonModel:
+    """A python model that is one ONNX Runtime session (signstream.extract.onnx_model): subclass it as
+    `TritonPythonModel` with the tensor names the model's contract fixes. Queued requests run as one
+    session call; a bad request gets its own error."""
+
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+    def initialize(self, args):
+        from signstream.extract.onnx_model import OnnxBatchModel
+
+        self.model = OnnxBatchModel.from_triton_args(args, inputs=self.inputs, outputs=self.outputs)
+
+    def execute(self, requests):
+        from signstream.extract.onnx_model import raise_or_return
+
+        batches = [{name: input_array(r, name) for name in self.model.input_names} for r in requests]
+        return respond_each(self.model.run_batches(batches), raise_or_return)

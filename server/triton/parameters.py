@@ -12,6 +12,7 @@ from pathlib import Path
 WEIGHTS_PARAMETER = "weights"              # Triton config parameter naming the .onnx file
 THREADS_PARAMETER = "intra_op_threads"     # ONNX Runtime threads inside one operator
 PART_OF_PARAMETER = "part_of"    # a step model only its ensemble uses: left out with it
+NEEDS_PARAMETER = "needs"        # a BLS model's comma-separated models: left out unless they all load
 DIGEST_PARAMETER = "weights_sha256"   # written at start-up: clients put it in their extractor version
 
 # Where the weights that cannot ship with SignStream come from (README, "Adding real weights").
@@ -20,6 +21,9 @@ WEIGHT_SOURCES = {
                     "yzd-v/DWPose; the same file is Megvii-BaseDetection/YOLOX release 0.1.1rc0)",
     "dw-ll_ucoco_384.onnx": "DWPose-LL wholebody: IDEA-Research/DWPose README (also on Hugging Face, "
                             "yzd-v/DWPose)",
+    **{f"{name}.onnx": "your local diffusers folders with `signstream renderer export` (README, 'Adding real "
+                       "weights'; `signstream models stand-in DIR` writes random-weight stand-ins: noise)"
+       for name in ("neural_appearance", "neural_unet_step", "neural_decode", "pose2img")},
 }
 
 

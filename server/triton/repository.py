@@ -21,7 +21,8 @@ from tritonclient.grpc import model_config_pb2 as mc
 
 from signstream.errors import InvalidArgument
 from signstream.triton.parameters import (
-    DIGEST_PARAMETER, PART_OF_PARAMETER, THREADS_PARAMETER, WEIGHTS_PARAMETER, missing_weights_message,
+    DIGEST_PARAMETER, NEEDS_PARAMETER, PART_OF_PARAMETER, THREADS_PARAMETER, WEIGHTS_PARAMETER,
+    missing_weights_message,
 )
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,16 @@ def plan_models(source: Path, gpu: bool) -> dict[str, ModelPlan]:
     return plans
 
 
+def _declared_needs(config: mc.ModelConfig) -> set[str]:
+    """The models a BLS model calls, as its `needs` parameter lists them."""
+    if NEEDS_PARAMETER not in config.parameters:
+        return set()
+    return {n.strip() for n in config.parameters[NEEDS_PARAMETER].string_value.split(",") if n.strip()}
+
+
 def _unloadable(plans: dict[str, ModelPlan]) -> dict[str, str]:
-    """Models left out: missing weights, then (to a fixed point) ensembles needing a left-out model,
-    then the step models that only a left-out ensemble uses."""
+    """Models left out: missing weights, then (to a fixed point) ensembles and BLS models needing a
+    left-out model, then the step models that only a left-out ensemble uses."""
     skipped = {name: "; ".join(missing_weights_message(p) for p in plan.missing)
                for name, plan in plans.items() if plan.missing}
     changed = True
@@ -104,7 +112,7 @@ def _unloadable(plans: dict[str, ModelPlan]) -> dict[str, str]:
         for name, plan in plans.items():
             if name in skipped:
                 continue
-            needs = {step.model_name for step in plan.config.ensemble_scheduling.step}
+            needs = {step.model_name for step in plan.config.ensemble_scheduling.step} | _declared_needs(plan.config)
             lost = sorted(needs & skipped.keys() | needs - plans.keys())
             if lost:
                 skipped[name] = f"needs {', '.join(lost)}, not loaded"

@@ -1,0 +1,41 @@
+"""`signstream models stand-in DIR`: a copy of the model repository with random-weight stand-ins for
+every model whose weights cannot ship (YOLOX, DWPose and the NEURAL models), so that Triton serves
+every model here. Stand-ins have the real files' tensor names and shapes; what they output is noise
+(YOLOX always sees one person, DWPose a fixed grid of keypoints, the neural models random textures),
+and the copy says so in STAND-IN.txt.
+
+    write_standin_repository(source=Path("model_repository"), dest=Path("standin_models"))
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from signstream.models.detectors import write_test_weights
+from signstream.models.neural import write_neural_standins
+
+NOTICE = """Random-weight stand-ins (signstream models stand-in): every model here serves, with the real
+tensor names and shapes, but the YOLOX, DWPose and NEURAL models' outputs are noise: YOLOX sees one
+fixed person box, DWPose a fixed grid of keypoints, the neural renderer paints random textures.
+Use them to test serving, batching and streaming, never to judge pictures or keypoints.
+Real weights: README, "Adding real weights".
+"""
+
+
+def write_standin_repository(source: Path, dest: Path, overwrite: bool = False) -> list[Path]:
+    """Copy `source` (configs and model code, not weight files) to `dest` and write the stand-ins;
+    the weight files written."""
+    source, dest = Path(source), Path(dest)
+    if not any(source.glob("*/config.pbtxt")):
+        raise FileNotFoundError(f"{source} is not a model repository (no */config.pbtxt)")
+    if dest.exists():
+        if not overwrite:
+            raise FileExistsError(f"{dest} exists: pick a new folder or pass --overwrite")
+        shutil.rmtree(dest)
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.onnx", "*.plan", "*.pyc"))
+    written = []
+    write_test_weights(dest)
+    written += [dest / "yolox" / "1" / "yolox_l.onnx", dest / "dwpose" / "1" / "dw-ll_ucoco_384.onnx"]
+    written += write_neural_standins(dest)
+    (dest / "STAND-IN.txt").write_text(NOTICE, encoding="utf-8")
+    return written
