@@ -105,6 +105,7 @@ class SignStreamClient:
                    ("grpc.max_send_message_length", MAX_REQUEST_BYTES)]
         self.channel = (grpc.aio.secure_channel(target, security.credentials, options) if security.credentials
                         else grpc.aio.insecure_channel(target, options))
+        self.target = target
         self.stub = pb_grpc.SignStreamStub(self.channel)
         self.metadata = security.metadata
 
@@ -163,6 +164,11 @@ class SignStreamClient:
         """SERVING, NOT_SERVING, ... of the gateway (grpc.health.v1, which needs no token)."""
         response = await health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest(service=service))
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    def connected(self) -> bool:
+        """Whether the channel holds a working connection to the gateway now (READY): after a call
+        failed with UNAVAILABLE, True means the gateway itself answered so, False that it was not reached."""
+        return self.channel.get_state(try_to_connect=False) == grpc.ChannelConnectivity.READY
 
     async def close(self) -> None:
         await self.channel.close()

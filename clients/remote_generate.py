@@ -10,23 +10,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import grpc
 import numpy as np
 
+from signstream.clients.call_errors import call_errors
 from signstream.clients.client import ChannelSecurity, SignStreamClient
-from signstream.errors import InvalidArgument, InvalidSignId, SignStreamError, StoreUnavailable, UnknownSign
+from signstream.errors import InvalidArgument, InvalidSignId, UnknownSign
 from signstream.keypoint_proto import keypoints_from_proto
 from signstream.lexicon import canonical_sign_id
 from signstream.results import SentenceFrames, write_results
 from signstream.v1 import signstream_pb2 as pb
-
-_STATUS_ERRORS = {grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument, grpc.StatusCode.NOT_FOUND: UnknownSign}
-
-
-def domain_error(error: grpc.aio.AioRpcError) -> SignStreamError:
-    """A failed call as the domain error the CLI maps to exit codes (2 bad input, 3 unavailable)."""
-    kind = _STATUS_ERRORS.get(error.code(), StoreUnavailable)
-    return kind(f"the gateway answered {error.code().name}: {error.details()}")
 
 
 def sentence_from_responses(responses: list[pb.SynthesizeResponse]) -> tuple[SentenceFrames, pb.Frame]:
@@ -56,11 +48,8 @@ async def generate_remote(server: str, config: pb.SessionConfig, sign_ids: list[
     `security`: TLS and bearer token for a gateway that requires them."""
     config.encoding = pb.NONE
     t0 = time.perf_counter()
-    async with SignStreamClient(server, security=security) as client:
-        try:
-            responses = await client.synthesize_all(config, sign_ids)
-        except grpc.aio.AioRpcError as exc:
-            raise domain_error(exc) from exc
+    async with SignStreamClient(server, security=security) as client, call_errors(client):
+        responses = await client.synthesize_all(config, sign_ids)
     sentence, first = sentence_from_responses(responses)
     seconds = {"stream": time.perf_counter() - t0}
     t1 = time.perf_counter()

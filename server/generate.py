@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from signstream.errors import InvalidSignId, UnknownSign
+from signstream.errors import InvalidSignId, SignStreamError, UnknownSign
 from signstream.kernels.warmup import warm_up
 from signstream.lexicon import Lexicon, canonical_sign_id, display_sign_id
 from signstream.pipeline import SynthesisOptions, synthesize
@@ -44,18 +44,32 @@ class GenerateResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def canonical_ids(raw_ids: tuple[str, ...]) -> list[str]:
-    """All IDs canonical, or one InvalidSignId naming every bad one."""
+def checked_sign_ids(raw_ids: tuple[str, ...], lexicon: Lexicon) -> list[str]:
+    """All IDs canonical and in the lexicon, or one error naming every bad ID of every kind: the
+    invalid ones (an InvalidSignId), then the unknown ones (an UnknownSign when all bad IDs are unknown).
+    Invalid IDs never reach the lexicon; should it be unusable, they are still reported as invalid."""
     if not raw_ids:
         raise InvalidSignId("no sign IDs given: pass --sign_ids ¶id_1 ¶id_2 ...", field="sign_ids")
-    good, bad = [], []
+    good, invalid = [], []
     for raw in raw_ids:
         try:
             good.append(canonical_sign_id(raw))
         except InvalidSignId as exc:
-            bad.append(exc.message)
-    if bad:
-        raise InvalidSignId("invalid sign IDs: " + "; ".join(bad), field="sign_ids")
+            invalid.append(exc.message)
+    problems = ["invalid sign IDs: " + "; ".join(invalid)] if invalid else []
+    try:
+        unknown = lexicon.missing(good)
+    except SignStreamError as exc:
+        if not invalid:
+            raise
+        unknown = []
+        problems.append(f"the other IDs could not be looked up: {exc.message}")
+    if unknown:
+        problems.append(f"unknown sign IDs: {', '.join(unknown)} (see `signstream lexicon list {lexicon.location}`)")
+    if invalid:
+        raise InvalidSignId("; also ".join(problems), field="sign_ids")
+    if unknown:
+        raise UnknownSign(problems[0], sign_id=unknown[0])
     return good
 
 
@@ -73,13 +87,7 @@ def generate(request: GenerateRequest, lexicon: Lexicon) -> GenerateResult:
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     options = request.options.validated()
-    ids = canonical_ids(request.sign_ids)
-    missing = lexicon.missing(ids)
-    if missing:
-        raise UnknownSign(
-            f"unknown sign IDs: {', '.join(missing)} (see `signstream lexicon list {lexicon.location}`)",
-            sign_id=missing[0],
-        )
+    ids = checked_sign_ids(request.sign_ids, lexicon)
     clips = [lexicon.get_clip(i) for i in ids]
     seconds["lookup"] = time.perf_counter() - t0
 

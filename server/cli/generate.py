@@ -10,6 +10,7 @@ from signstream.lexicon import open_lexicon
 from signstream.pipeline import KEYPOINT_FILTERS, NORMALIZERS, TRANSITIONS, SynthesisOptions
 
 from .common import add_gateway_client_flags, add_lexicon_flags, channel_security_from_args, settings_from_args
+from .flag_types import COUNT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,9 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(the seed's flags are kept).",
     )
     p.add_argument("--sign_ids", nargs="+", required=True, metavar="¶ID", help="sign IDs, with or without ¶")
-    p.add_argument("--num_interpolation", type=int, default=None,
+    p.add_argument("--num_interpolation", type=COUNT, default=None,
                    help="transition frames between signs (default 8; 0: none)")
-    p.add_argument("--num_insert_interpolation", type=int, default=None,
+    p.add_argument("--num_insert_interpolation", type=COUNT, default=None,
                    help="frames inserted between consecutive frames of a sign (default 0)")
     p.add_argument("--style_image_path", default=None,
                    help="photo of the style character (sets proportions and canvas size; default 1024x1024)")

@@ -14,6 +14,7 @@ from signstream.ingest.table import ParsedTable, parse_sign_table
 from signstream.lexicon import Store, open_store
 
 from .common import add_lexicon_flags, settings_from_args
+from .flag_types import POSITIVE
 
 log = logging.getLogger(__name__)
 
@@ -30,25 +31,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where the videos are; the table's video column holds keys inside it")
     p.add_argument("--table", required=True, metavar="CSV",
                    help="the sign table: a local file, or else a key inside --videos")
-    p.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY,
+    p.add_argument("--concurrency", type=POSITIVE, default=DEFAULT_CONCURRENCY,
                    help=f"extraction calls in flight (default {DEFAULT_CONCURRENCY})")
     p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
                    help="extract with a running Triton server (default: MediaPipe in this process)")
-    p.add_argument("--commit-every", type=_positive, default=DEFAULT_COMMIT_EVERY, metavar="N",
+    p.add_argument("--commit-every", type=POSITIVE, default=DEFAULT_COMMIT_EVERY, metavar="N",
                    help=f"write signs.json after every N built signs (default {DEFAULT_COMMIT_EVERY})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_lexicon_flags(p)
     p.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def read_table(location: str, videos: Store) -> ParsedTable:
@@ -95,9 +86,6 @@ def run(args: argparse.Namespace) -> int:
     lexicon = open_store(settings.lexicon, settings.s3)
     table = read_table(args.table, videos)
     report = asyncio.run(_ingest(args, videos, table, lexicon))
-    for problem in report.table_problems:
-        print(f"signstream ingest: {problem}", file=sys.stderr)
-    for failure in report.failed:
-        print(f"signstream ingest: skipped {failure}", file=sys.stderr)
+    # Each bad table row, skipped sign and warning was logged once, as it was found; not again here.
     print(report.summary())
     return 0 if report.ok else 2

@@ -8,6 +8,7 @@ from signstream.lexicon import open_lexicon
 from signstream.lexicon.demo import write_demo_lexicon
 
 from .common import add_lexicon_flags, settings_from_args
+from .flag_types import COUNT
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lst = verbs.add_parser("list", help="print the lexicon's sign IDs, one per line")
     add_lexicon_flags(lst, positional=True)
     lst.add_argument("--prefix", default="", help="only IDs starting with this (¶ optional)")
-    lst.add_argument("--limit", type=int, default=0, help="at most this many (0 = all)")
+    lst.add_argument("--limit", type=COUNT, default=0, help="at most this many (0 = all)")
     lst.set_defaults(run=run_list)
 
 

@@ -292,6 +292,8 @@ async def ingest(
     same sign twice: the later row wins). Signs already built from the same video bytes, range and
     extractor version are skipped. The extractor is not closed here: it belongs to the caller.
     Raises what the extractor or the lexicon store raise, after committing every finished sign.
+    Each skipped sign and warning is logged once, when it is found, and kept in the report; callers
+    show the report's summary, not its items again.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -324,5 +326,4 @@ async def ingest(
     finally:
         bar.close()
         report.seconds = time.monotonic() - started
-    log.info("%s", report.summary())
-    return report
+    return report                        # the caller shows its summary (the CLI prints it)

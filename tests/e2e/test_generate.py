@@ -117,6 +117,29 @@ def test_invalid_sign_id_fails_before_anything(demo_lexicon, tmp_path, capsys):
     assert "invalid sign ID" in capsys.readouterr().err
 
 
+def test_every_bad_id_of_every_kind_is_reported_at_once(demo_lexicon, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["generate", "--lexicon", str(demo_lexicon), "--out", str(out), "--no-progress",
+                 "--sign_ids", "¶hello", "../../etc/passwd", "¶no-such-sign", "a b", "¶", "¶nor-this"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1
+    invalid, _, unknown = err.partition("unknown sign IDs:")
+    assert "invalid sign ID '../../etc/passwd': it contains a path separator" in invalid
+    assert "invalid sign ID 'a b': it contains whitespace" in invalid and "invalid sign ID '¶': it is empty" in invalid
+    assert "¶no-such-sign, ¶nor-this" in unknown
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_invalid_ids_are_reported_even_when_the_lexicon_is_unusable(tmp_path, capsys):
+    empty = tmp_path / "no-lexicon"
+    empty.mkdir()
+    code = main(["generate", "--lexicon", str(empty), "--out", str(tmp_path / "o"), "--sign_ids", "¶hello", "a/b"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "invalid sign ID 'a/b'" in err and "the other IDs could not be looked up" in err and "signs.json" in err
+
+
 def test_style_without_person(demo_lexicon, tmp_path, capsys):
     blank = tmp_path / "coffee.png"
     cv2.imwrite(str(blank), cv2.cvtColor(skimage.data.coffee(), cv2.COLOR_RGB2BGR))  # a cup, no person

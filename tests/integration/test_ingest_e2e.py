@@ -67,7 +67,7 @@ def test_generate_runs_on_the_ingested_lexicon(clean_lexicon, tmp_path):
     assert np.all(np.isfinite(npz["keypoints"])) and (out / VIDEO_NAME).stat().st_size > 0
 
 
-def test_second_cli_run_extracts_nothing_and_failures_exit_2(clean_lexicon, video_dir, tmp_path, capsys):
+def test_second_cli_run_extracts_nothing_and_failures_exit_2(clean_lexicon, video_dir, tmp_path, capsys, caplog):
     lexicon = copy_tree(clean_lexicon, tmp_path / "lexicon")
     before = tree_bytes(lexicon)
     table = tmp_path / "more.csv"
@@ -80,7 +80,7 @@ def test_second_cli_run_extracts_nothing_and_failures_exit_2(clean_lexicon, vide
     captured = capsys.readouterr()
     assert code == 2
     assert "1 up to date" in captured.out and "0 signs built" in captured.out and "0 frames extracted" in captured.out
-    assert "MISSING_VIDEO" in captured.err and "line 4" in captured.err
+    assert "MISSING_VIDEO" in caplog.text and "line 4" in caplog.text      # logged once, as found
     after = tree_bytes(lexicon)
     # Only the gloss of hello changed (HELLO -> none): signs.json rewritten, no clip touched.
     assert {k for k in after if after[k] != before.get(k)} == {"signs.json"}

@@ -310,7 +310,7 @@ def test_stream_cli_against_tls_and_token(tls_gateway, pki, tmp_path, capsys):
     out = capsys.readouterr().out
     assert " frames, 0 notices" in out and not out.startswith("0 frames")
 
-    assert main(argv) == 3                                            # no token: told what to do
+    assert main(argv) == 5                                            # no token: told what to do
     error = capsys.readouterr().err
     assert "UNAUTHENTICATED" in error and "ask the operator for a token" in error
     assert main(argv + ["--tls-cert", str(pki / "client.crt")]) == 2   # a client certificate needs its key
