@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 DEMO_SENTENCE = ("¶hello", "¶name", "¶sign", "¶learn", "¶thank-you", "¶friend")
 ARRIVALS = ("all", "poisson")
@@ -53,4 +54,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "bad input's outcome, health, RSS and open FDs back within 5 %% (soak.json/.md; exit 1 "
                         "if a check fails)")
     p.add_argument("--seed", type=int, default=0, help="--soak: the seed of its random mix of streams")
+    p.add_argument("--renderer", choices=("skeleton", "neural"), default="skeleton",
+                   help="neural: instead of the streaming figures, the NEURAL models in Triton (per-model latency "
+                        "vs batch, end to end through `renderer`, average batch, appearance and cache per stream)")
+    p.add_argument("--model-repository", type=Path, default=None,
+                   help="--renderer neural: the repository to serve (default: stand-ins written here: noise)")
+    p.add_argument("--gpu", action="store_true", help="--renderer neural: serve configs/gpu.pbtxt (TensorRT engines)")
+    p.add_argument("--neural-sizes", type=int, nargs="+", help="--renderer neural: frame sides (default 256 512; quick 128)")
+    p.add_argument("--neural-steps", type=int, nargs="+", choices=(1, 2, 4),
+                   help="--renderer neural: steps per frame (default 1 2 4; quick 1 4)")
+    p.add_argument("--neural-streams", type=int, nargs="+", help="--renderer neural: concurrent streams (default 1 4 8)")
     p.add_argument("--out", default="benchmarks/results", help="folder for bench[-quick].json/.md/.png or soak.json/.md")

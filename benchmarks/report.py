@@ -16,6 +16,16 @@ def document(benchmark: str, command: str, **fields) -> dict:
             "command": command, **fields}
 
 
+def write_results(out: str | Path, name: str, doc: dict, table: str) -> Path:
+    """`doc` as <out>/<name>.json and `table` as <out>/<name>.md, the table printed; the stem."""
+    stem = Path(out) / name
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    write_json(stem.with_suffix(".json"), doc)
+    stem.with_suffix(".md").write_text(table)
+    print(table)
+    return stem
+
+
 def write_json(path: str | Path, doc: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

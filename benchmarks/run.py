@@ -232,13 +232,7 @@ def bench(args: argparse.Namespace) -> dict:
 
 def main(args: argparse.Namespace) -> int:
     doc = bench(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / ("bench-quick" if args.quick else "bench")
-    report.write_json(stem.with_suffix(".json"), doc)
-    table = report.markdown(doc)
-    stem.with_suffix(".md").write_text(table)
+    stem = report.write_results(args.out, "bench-quick" if args.quick else "bench", doc, report.markdown(doc))
     report.plot(doc, stem.with_suffix(".png"))
-    print(table)
     print(f"wrote {stem}.json, .md, .png")
     return 0

@@ -23,6 +23,10 @@ def accepted_flags(parser: argparse.ArgumentParser) -> frozenset[str]:
 
 
 def run(args: argparse.Namespace, serve_flags: frozenset[str] = frozenset()) -> int:
+    if args.renderer == "neural":
+        from signstream.bench.neural import main as neural_main
+
+        return neural_main(args)
     if args.soak is not None:
         from signstream.bench.soak import main
 

@@ -168,3 +168,15 @@ def test_pose2img_gives_a_frame_at_the_poses_size(triton):
         inputs.append(tensor)
     image = client.infer("pose2img", inputs).as_numpy("IMAGE")
     assert image.shape == (1, 48, 80, 3) and image.dtype == np.uint8
+
+
+def test_the_neural_benchmark_measures_batching_and_per_stream_cost(triton):
+    from signstream.bench import neural
+
+    rows = neural.per_model(triton.grpc_url, [64], [1, 2], repeats=1)
+    assert {(r["model"], r["batch"]) for r in rows} == {(m, b) for m in c.NEURAL_MODELS for b in (1, 2)}
+    assert all(r["ms"] > 0 and r["frames_per_s"] > 0 for r in rows)
+    (row,) = neural.end_to_end(triton.grpc_url, triton.metrics_url, [3], [2], [64], frames=2)
+    assert row["frames"] == 6 and row["errors"] == 0 and row["appearance_runs"] == 3
+    assert row["average_step_batch"] is not None and row["average_step_batch"] >= 1
+    assert neural.cached_bytes_per_stream(64) == 4 * (77 * 768 + 64 * 320 + 4 * 64)
