@@ -90,6 +90,26 @@ POSE2IMG = ModelContract("pose2img", "pose2img.onnx",
 NEURAL_MODELS = {m.name: m for m in (APPEARANCE, UNET_STEP, DECODE, POSE2IMG)}
 
 
+_SPATIAL = {"sample": "latent", "x_prev": "latent", "latent": "latent", "pose": "frame", "reference": "frame",
+            "POSE": "frame", "REFERENCE": "frame", "IMAGE": "frame", "REF_BANK": "tokens", "ref_bank": "tokens"}
+
+
+def dims_at(tensor: Tensor, height: int, width: int) -> tuple[int, ...]:
+    """`tensor`'s dims (after the batch) for frames of height x width: each free dim filled in."""
+    kind = _SPATIAL.get(tensor.name)
+    h, w = height // LATENT_SCALE, width // LATENT_SCALE
+    sides = {"latent": [h, w], "frame": [height, width], "tokens": [h * w]}.get(kind, [])
+    out = []
+    for d in tensor.dims:
+        if d > 0:
+            out.append(d)
+        elif not sides:
+            raise ValueError(f"{tensor.name} has a free dim this contract cannot size")
+        else:
+            out.append(sides.pop(0))
+    return tuple(out)
+
+
 def alphas_cumprod() -> np.ndarray:
     """SD1.5's ᾱ_t for t = 0..999 (scaled-linear betas), float64."""
     betas = np.linspace(BETA_START ** 0.5, BETA_END ** 0.5, TRAIN_TIMESTEPS, dtype=np.float64) ** 2

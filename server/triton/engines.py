@@ -3,7 +3,9 @@
 For every model whose `configs/gpu.pbtxt` is a `tensorrt_plan`, the ONNX file named by its CPU
 config (`weights` parameter) becomes the plan named by the GPU config (`default_model_filename`),
 in the same version folder. One optimization profile spans batch 1..max_batch_size (optimum at
-half of it); a timing cache file makes rebuilds fast; FP16 is on when this TensorRT and GPU allow.
+half of it) and, for the NEURAL models' free spatial dims, frames from FRAME_SIDES' smallest to
+largest side (optimum at the middle one; `--frame-sides`); a timing cache file makes rebuilds fast;
+FP16 is on when this TensorRT and GPU allow.
 Needs the `[gpu]` extra on an NVIDIA host; elsewhere it says so and builds nothing.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from signstream.triton.repository import GPU_CONFIG, read_config
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKSPACE_MIB = 4096
+FRAME_SIDES = (256, 512, 768)        # min, opt, max frame side for models with free spatial dims
 
 
 @dataclass(frozen=True)
@@ -26,18 +29,27 @@ class EngineJob:
     model: str
     onnx: Path
     plan: Path
-    inputs: dict[str, tuple[int, ...]]   # input name -> dims without the batch dimension
+    inputs: dict[str, tuple[int, ...]]   # input name -> dims without the batch dimension (-1: free)
     max_batch: int
+    frame_sides: tuple[int, int, int] = FRAME_SIDES
 
     def profile(self, name: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-        """(min, opt, max) shapes of one input for the optimization profile."""
+        """(min, opt, max) shapes of one input for the optimization profile; free dims sized from
+        the NEURAL contract at the smallest, middle and largest frame side."""
         dims = self.inputs[name]
-        return (1, *dims), (max(1, self.max_batch // 2), *dims), (self.max_batch, *dims)
+        batches = (1, max(1, self.max_batch // 2), self.max_batch)
+        if all(d > 0 for d in dims):
+            return tuple((b, *dims) for b in batches)
+        from signstream.neural.contract import Tensor, dims_at
+
+        tensor = Tensor(name, "", dims)
+        return tuple((b, *dims_at(tensor, side, side)) for b, side in zip(batches, self.frame_sides))
 
 
-def plan_engines(repository: Path) -> list[EngineJob]:
-    """The plans to build for `repository`; a model whose ONNX file is missing is an error."""
-    jobs = []
+def plan_engines(repository: Path, frame_sides: tuple[int, int, int] = FRAME_SIDES) -> list[EngineJob]:
+    """The plans to build for `repository`. A model whose ONNX file is missing is skipped with a log
+    line naming it (the NEURAL models are optional); none at all to build is an error naming them."""
+    jobs, missing = [], []
     for model_dir in sorted(p for p in repository.iterdir() if (p / GPU_CONFIG).is_file()):
         gpu = read_config(model_dir / GPU_CONFIG)
         if gpu.platform != "tensorrt_plan":
@@ -48,10 +60,16 @@ def plan_engines(repository: Path) -> list[EngineJob]:
                                   f"`{WEIGHTS_PARAMETER}`), so its TensorRT plan cannot be built")
         onnx = model_dir / "1" / cpu.parameters[WEIGHTS_PARAMETER].string_value
         if not onnx.is_file():
-            raise InvalidArgument(f"{onnx} is missing: put the ONNX weights there first (README, 'Adding real weights')")
+            missing.append(onnx)
+            log.warning("%s is missing: no plan for %s (README, 'Adding real weights')", onnx, model_dir.name)
+            continue
         plan = model_dir / "1" / (gpu.default_model_filename or "model.plan")
         inputs = {tensor.name: tuple(int(d) for d in tensor.dims) for tensor in gpu.input}
-        jobs.append(EngineJob(gpu.name or model_dir.name, onnx, plan, inputs, max(1, gpu.max_batch_size)))
+        jobs.append(EngineJob(gpu.name or model_dir.name, onnx, plan, inputs, max(1, gpu.max_batch_size),
+                              frame_sides))
+    if not jobs and missing:
+        raise InvalidArgument(f"{', '.join(map(str, missing))} is missing: put the ONNX weights there first "
+                              "(README, 'Adding real weights')")
     if not jobs:
         raise InvalidArgument(f"{repository} has no model with a tensorrt_plan {GPU_CONFIG}")
     return jobs
