@@ -125,6 +125,13 @@ class Overloaded(SignStreamError):
         self.retry_after_s = retry_after_s
 
 
+class RendererFailed(SignStreamError):
+    """The neural renderer (Triton's `renderer` model) failed a frame of a stream."""
+
+    code = "RENDERER_FAILED"
+    status = "UNAVAILABLE"
+
+
 class FrameDropped(SignStreamError):
     """A frame being rendered was dropped because its stream ended or its request was cancelled."""
 

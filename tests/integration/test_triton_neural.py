@@ -180,3 +180,56 @@ def test_the_neural_benchmark_measures_batching_and_per_stream_cost(triton):
     assert row["frames"] == 6 and row["errors"] == 0 and row["appearance_runs"] == 3
     assert row["average_step_batch"] is not None and row["average_step_batch"] >= 1
     assert neural.cached_bytes_per_stream(64) == 4 * (77 * 768 + 64 * 320 + 4 * 64)
+
+
+def _neural_stream(triton, frames, reference, seed, in_flight=None, stream_id=None):
+    """Every frame through the rendering seam (FrameWriter + NeuralRenderer + RAW_RGB), and the renderer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from signstream.frame_writer import FrameWriter
+    from signstream.render.encoder import StillEncoder
+    from signstream.render.neural import NeuralRenderer
+
+    async def run():
+        renderer = NeuralRenderer(SIZE, SIZE, url=triton.grpc_url, reference=reference, seed=seed, steps=2,
+                                  stream_id=stream_id)
+        if in_flight is not None:
+            renderer.max_batch = in_flight
+        with ThreadPoolExecutor(2) as pool:
+            writer = FrameWriter(renderer, StillEncoder("raw_rgb"), pool)
+            try:
+                return [np.frombuffer(b, np.uint8).reshape(SIZE, SIZE, 3) async for b in writer.images(frames)], renderer
+            finally:
+                writer.close()
+                await asyncio.sleep(0.3)            # the END goes out
+    return asyncio.run(asyncio.wait_for(run(), 120))
+
+
+def test_a_neural_stream_through_the_rendering_seam_keeps_index_order_and_never_mixes_streams(triton):
+    from signstream.lexicon.demo import demo_signs
+
+    frames = demo_signs()[0].frames[:10].astype(np.float32)
+    _, ref_a = _images(50)
+    _, ref_b = _images(51)
+    one_by_one, _ = _neural_stream(triton, frames, ref_a, seed=3, in_flight=1)
+    assert len(one_by_one) == 10 and not all(np.array_equal(one_by_one[0], f) for f in one_by_one)
+
+    async def both():
+        return await asyncio.gather(asyncio.to_thread(_neural_stream, triton, frames, ref_a, 3),
+                                    asyncio.to_thread(_neural_stream, triton, frames, ref_b, 3))
+
+    (a, _), (b, _) = asyncio.run(both())
+    assert all(np.array_equal(x, y) for x, y in zip(a, one_by_one))      # 4 in flight: the same frames, in order
+    assert not any(np.array_equal(x, y) for x, y in zip(a, b))           # another reference: other frames
+
+
+def test_closing_a_neural_stream_ends_it_in_triton(triton):
+    from signstream.lexicon.demo import demo_signs
+
+    frames = demo_signs()[0].frames[:3].astype(np.float32)
+    _, ref = _images(52)
+    images, renderer = _neural_stream(triton, frames, ref, seed=1, stream_id=777)
+    assert len(images) == 3
+    pose, _ = _images(53)
+    got, errors = _render(triton, [frame_request(777, 3, pose)])
+    assert not got and "send REFERENCE with its first frame" in errors[0]
