@@ -87,7 +87,7 @@ class ViewerSocket:
         self.max_message_bytes = max_message_bytes
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.access.check_origin(request)           # before the upgrade: the app answers 403
+        """Upgrade (the Origin was checked before, by web/app.py's middleware), check the token, run the stream."""
         ws = _Socket(self.max_message_bytes, protocols=(protocol.SUBPROTOCOL,))
         await ws.prepare(request)
         try:
@@ -193,6 +193,11 @@ class _Stream:
             await close_with(self.ws, exc)
         except (_Gone, ConnectionError):
             self.gone = True
+        except Exception:                         # a bug: the client reads that much, the log the rest
+            log.exception("viewer stream failed")
+            error = SignStreamError("the server failed on this stream (a bug, logged); open a new stream")
+            core.failed(stream, error)
+            await close_with(self.ws, error)
         except asyncio.CancelledError:
             if not (self.gone or self.ended):
                 raise                             # the server is stopping
