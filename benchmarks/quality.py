@@ -242,7 +242,7 @@ def run_benchmark(out_dir: Path, sentence_count: int, photos: Sequence[str], wit
                   n: int, m: int, seed: int, command: str) -> dict:
     """Measure every method on every style and sentence; write quality.{json,md,png} into out_dir."""
     with tempfile.TemporaryDirectory(prefix="signstream-quality-") as tmp:
-        write_demo_lexicon(tmp)
+        write_demo_lexicon(tmp, letters=False)     # the word signs: the report compares sentences of them
         lexicon = open_lexicon(Settings(lexicon=tmp))
         sentences = choose_sentences(lexicon.list_signs(), sentence_count, seed)
         clips = [[lexicon.get_clip(s) for s in sentence] for sentence in sentences]

@@ -182,6 +182,29 @@ class SynthesisOptions:
 
 
 @dataclass(frozen=True)
+class Join:
+    """How one sign joins the sign before it, where the default will not do (fingerspelled letters).
+    frames: transition frames into it instead of num_interpolation (smooth: exactly these, not
+    lengthened for far junctions); trim: whether a smooth join may trim the two signs' ends where
+    they meet (False keeps both whole, so a letter or a held last letter is shown in full);
+    hold: how many more times the sign's last frame is shown (a word's last letter is held)."""
+
+    frames: int | None = None
+    trim: bool = True
+    hold: int = 0
+
+    def transition(self, n: int) -> int:
+        return n if self.frames is None else self.frames
+
+
+def held_clip(frames: np.ndarray, join: "Join | None") -> np.ndarray:
+    """The clip with its last frame repeated join.hold more times."""
+    if join is None or join.hold <= 0:
+        return frames
+    return np.concatenate([frames, np.repeat(frames[-1:], join.hold, axis=0)])
+
+
+@dataclass(frozen=True)
 class Chunk:
     """Frames one sign releases: the transition into it, then its own frames.
     frames (N, K, 3) float32; kinds (N,) uint8 FrameKind. Transition frames carry the sign_id of the
@@ -212,11 +235,16 @@ def sign_kinds(num_source_frames: int, m: int) -> np.ndarray:
     return kinds
 
 
-def output_length(clip_lengths: Iterable[int], n: int, m: int) -> int:
+def output_length(clip_lengths: Iterable[int], n: int, m: int, joins: Iterable["Join | None"] | None = None) -> int:
     """Frames of a linear-transition sentence: Σ(T_i + (T_i − 1)·m) + (N − 1)·n for N clips of T_i frames,
-    m inserted frames between a clip's frames and n transition frames between clips."""
+    m inserted frames between a clip's frames and n transition frames between clips. With `joins` (one
+    per clip, None for the default), clip i has T_i + hold_i frames and n_i transition frames lead
+    into it (fingerspelled letters): Σ(T_i + hold_i + (T_i + hold_i − 1)·m) + Σ_{i>0} n_i."""
     lengths = list(clip_lengths)
-    return sum(t + (t - 1) * m for t in lengths) + max(len(lengths) - 1, 0) * n
+    joins = list(joins) if joins is not None else [None] * len(lengths)
+    held = [t + (j.hold if j is not None else 0) for t, j in zip(lengths, joins)]
+    leads = sum((j.transition(n) if j is not None else n) for j in joins[1:])
+    return sum(t + (t - 1) * m for t in held) + leads
 
 
 class Sentence:
@@ -240,17 +268,18 @@ class Sentence:
         self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=RECENT_SIGNS)  # smooth: step
                                                                    # tables of the signs shown in full
 
-    def add(self, sign_id: str, frames: np.ndarray, fps: float = jitter.FPS) -> Chunk:
-        """frames (T, K, 3) of one sign clip (at `fps`) -> the Chunk it releases."""
-        clip = L.check_frames(frames)
+    def add(self, sign_id: str, frames: np.ndarray, fps: float = jitter.FPS, join: Join | None = None) -> Chunk:
+        """frames (T, K, 3) of one sign clip (at `fps`) -> the Chunk it releases; `join` says how it joins
+        the sign before it where the options' way will not do (fingerspelled letters)."""
+        clip = held_clip(L.check_frames(frames), join)
         if self.options.keypoint_filter == "one_euro":
             clip = jitter.filter_clip(clip, jitter.JitterParams(fps=fps, lookahead=CLIP_FILTER_LOOKAHEAD,
                                                                 aspect=self._aspect))
         normalized = self._normalize(clip)
         if self.options.transition == "smooth":
-            return self._add_smooth(sign_id, normalized)
+            return self._add_smooth(sign_id, normalized, join)
         m = self.options.num_insert_interpolation
-        n = self.options.num_interpolation
+        n = self.options.num_interpolation if join is None else join.transition(self.options.num_interpolation)
         body = insert_clip(normalized, m)
         kinds = sign_kinds(clip.shape[0], m)
         if self._last is not None and n > 0:
@@ -297,10 +326,11 @@ class Sentence:
             return n
         return smooth.transition_length(a, b, max_step, n, MAX_NUM_INTERPOLATION, self._aspect, **ends)
 
-    def _add_smooth(self, sign_id: str, s: np.ndarray) -> Chunk:
+    def _add_smooth(self, sign_id: str, s: np.ndarray, join: Join | None = None) -> Chunk:
         parts, kinds, tail, tail_of, head = [], [], 0, "", 0
         if self._held is not None:
-            cut_tail, head = smooth.choose_join(self._held, s, aspect=self._aspect)
+            trim = join is None or join.trim
+            cut_tail, head = smooth.choose_join(self._held, s, aspect=self._aspect) if trim else (0, 0)
             kept = self._held[: self._held.shape[0] - cut_tail]      # kept[0] is already out
             if kept.shape[0] > 1:
                 frames, frame_kinds = self._release(kept, skip_first=True)
@@ -313,13 +343,14 @@ class Sentence:
             step, ok = self._shown                   # the previous sign is final: its steps up to the kept end
             last = step.shape[0] - cut_tail
             self._history.append((step[:last], ok[:last]))
-            if self.options.num_interpolation > 0:
+            fixed = None if join is None else join.frames
+            if (self.options.num_interpolation if fixed is None else fixed) > 0:
                 a, b = kept[-1], s[head]
                 # the motion each side continues from and into: the sign frames beside a and b
                 ends = {"before": kept[-2] if kept.shape[0] > 1 else self._before_held,
                         "after": s[head + 1] if s.shape[0] > head + 1 else None,
                         "gap": self.options.num_insert_interpolation + 1}
-                n = self._transition_length(a, b, shown, start + 1 - head, ends)
+                n = fixed if fixed is not None else self._transition_length(a, b, shown, start + 1 - head, ends)
                 parts.append(smooth.smooth_transition(a, b, n, self._aspect, **ends))
                 kinds.append(np.full(n, FrameKind.TRANSITION, dtype=np.uint8))
         frames, frame_kinds = self._release(s[head : start + 1], skip_first=False)
@@ -346,13 +377,14 @@ class Sentence:
 
 
 def sentence_length(clips: Iterable[tuple], style: Style | StyleParams, options: SynthesisOptions) -> int:
-    """Frames a sentence makes: output_length for linear transitions; with smooth ones it depends on
+    """Frames a sentence of (sign_id, frames[, fps[, join]]) makes: output_length for linear transitions
+    (with each clip's Join: letter joins and holds); with smooth ones it depends on
     the motion (the joins trim, far junctions take longer), so the sentence is synthesized. A stream
     makes as many when each sign arrives before the previous one's held frames are due."""
     clips = list(clips)
     if options.transition == "linear":
         return output_length([c[1].shape[0] for c in clips], options.num_interpolation,
-                             options.num_insert_interpolation)
+                             options.num_insert_interpolation, [c[3] if len(c) > 3 else None for c in clips])
     return sum(len(c) for c in synthesize(clips, style, options))
 
 
@@ -360,6 +392,6 @@ def synthesize(clips: Iterable[tuple], style: Style | StyleParams,
                options: SynthesisOptions) -> list[Chunk]:
     """Whole sentence at once (the batch path): the chunks in order."""
     sentence = Sentence(style, options)
-    chunks = [sentence.add(*clip) for clip in clips]          # (sign_id, frames) or (sign_id, frames, fps)
+    chunks = [sentence.add(*clip) for clip in clips]          # (sign_id, frames[, fps[, join]])
     last = sentence.finish()
     return chunks + ([last] if last is not None else [])

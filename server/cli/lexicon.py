@@ -5,7 +5,7 @@ import argparse
 import logging
 
 from signstream.lexicon import open_lexicon
-from signstream.lexicon.demo import write_demo_lexicon
+from signstream.lexicon.demo import LETTERS_NOTE, write_demo_lexicon
 
 from .common import add_lexicon_flags, settings_from_args
 from .flag_types import COUNT
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     count = write_demo_lexicon(args.dir, seed=args.seed)
-    print(f"wrote {count} demo signs to {args.dir}")
+    print(f"wrote {count} demo signs to {args.dir}, {LETTERS_NOTE} among them")
     return 0
 
 

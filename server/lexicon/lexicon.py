@@ -262,12 +262,12 @@ class LexiconWriter:
         self._pending[entry.sign_id] = entry
 
     def add_sign(self, sign_id: str, frames: np.ndarray, fps: float, gloss: str | None = None,
-                 clip_key: str | None = None) -> SignEntry:
+                 clip_key: str | None = None, words: tuple[str, ...] = ()) -> SignEntry:
         """Store `frames` (T, K, 3) as the whole clip of one sign and record its entry."""
         canonical = canonical_sign_id(sign_id)
         data = encode_clip(frames, fps)      # validates frames and fps before anything is written
         key = clip_key if clip_key is not None else default_clip_key(canonical, data)
-        entry = SignEntry(canonical, key, 0, len(frames) - 1, fps, gloss)
+        entry = SignEntry(canonical, key, 0, len(frames) - 1, fps, gloss, tuple(words))
         self.store.put(key, data)
         self.add_entry(entry)
         return entry

@@ -2,7 +2,11 @@
 
     {"format": "signstream-lexicon", "version": 1,
      "signs": [{"sign_id": "hello", "clip": "clips/hello.npz", "start_frame": 0,
-                "end_frame": 41, "fps": 30.0, "gloss": "HELLO"}, ...]}
+                "end_frame": 41, "fps": 30.0, "gloss": "HELLO", "words": ["hi", "hey"]}, ...]}
+
+`words` is optional (rows without it read as before, and a table without any is written byte for
+byte as before): English words or phrases the sign also translates, for glossing text
+(signstream.text); the gloss and the sign ID are looked up anyway.
 
 Frame ranges are INCLUSIVE at both ends, as in the seed's sign table (`frames[start:end + 1]`).
 A bad row never hides the good ones: it is skipped, logged once and kept in `SignTable.rejected`.
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 TABLE_KEY = "signs.json"
 TABLE_FORMAT = "signstream-lexicon"
 TABLE_VERSION = 1
+MAX_WORDS = 64                  # gloss words per sign
+MAX_WORD_LENGTH = 64            # characters of one gloss word or phrase
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class SignEntry:
     end_frame: int          # last frame of the sign, INCLUSIVE, >= start_frame
     fps: float
     gloss: str | None = None
+    words: tuple[str, ...] = ()     # gloss words or phrases the sign also translates (optional)
 
     def __post_init__(self):
         # Validate on construction so the writer can never record what the reader would reject.
@@ -53,10 +60,24 @@ class SignEntry:
         object.__setattr__(self, "fps", check_fps(self.fps))
         if self.gloss is not None and not isinstance(self.gloss, str):
             raise ValueError(f"gloss must be a string or null, got {type(self.gloss).__name__}")
+        object.__setattr__(self, "words", _check_words(self.words))
 
     @property
     def num_frames(self) -> int:
         return self.end_frame - self.start_frame + 1
+
+
+def _check_words(words: object) -> tuple[str, ...]:
+    """The gloss words as a tuple, or ValueError saying what a row's "words" must be."""
+    if isinstance(words, str) or not isinstance(words, (list, tuple)):
+        raise ValueError(f"words must be a list of strings, got {type(words).__name__}")
+    if len(words) > MAX_WORDS:
+        raise ValueError(f"words has {len(words)} entries, at most {MAX_WORDS} are allowed")
+    for word in words:
+        if not isinstance(word, str) or not word.strip() or len(word) > MAX_WORD_LENGTH:
+            raise ValueError(f"each of words must be a non-empty string of at most {MAX_WORD_LENGTH} "
+                             f"characters, got {word!r:.80}")
+    return tuple(words)
 
 
 def _entry_from_row(row: object) -> SignEntry:
@@ -73,6 +94,7 @@ def _entry_from_row(row: object) -> SignEntry:
         end_frame=row["end_frame"],
         fps=row["fps"],
         gloss=row.get("gloss"),
+        words=row.get("words", ()),
     )
 
 
@@ -149,7 +171,7 @@ class SignTable:
         """Deterministic UTF-8 JSON: rows sorted by sign_id, fixed field order."""
         rows = [
             {"sign_id": e.sign_id, "clip": e.clip_key, "start_frame": e.start_frame,
-             "end_frame": e.end_frame, "fps": e.fps, "gloss": e.gloss}
+             "end_frame": e.end_frame, "fps": e.fps, "gloss": e.gloss, **({"words": list(e.words)} if e.words else {})}
             for _, e in sorted(self.entries.items())
         ]
         document = {"format": TABLE_FORMAT, "version": TABLE_VERSION, "signs": rows}

@@ -1,0 +1,15 @@
+"""Text in, sign IDs out: word-by-word glossing against a lexicon's sign table, with lemmas,
+phrases, synonyms, a stop list and fingerspelling from letter signs (see glosser.py).
+
+    from signstream.text import Glosser, SpellingRules, plan, vocabulary_of
+    glosses = Glosser(vocabulary_of(lexicon.table), SpellingRules("names")).gloss("Hi, I'm Tom!")
+    steps = plan(glosses)                 # the signs to synthesize, letters with their joins
+"""
+from signstream.text.fingerspell import POLICIES, SpellingRules
+from signstream.text.glosser import Glosser, gloss_text
+from signstream.text.items import DROPPED, KINDS, NOTICE, SIGN, SPELLED, Gloss
+from signstream.text.plan import Step, plan
+from signstream.text.vocabulary import Vocabulary, vocabulary_of
+
+__all__ = ["DROPPED", "Gloss", "Glosser", "KINDS", "NOTICE", "POLICIES", "SIGN", "SPELLED", "SpellingRules",
+           "Step", "Vocabulary", "gloss_text", "plan", "vocabulary_of"]
