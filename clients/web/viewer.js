@@ -123,6 +123,21 @@ async function sendSign() {
   state.ws.send(JSON.stringify({ type: "sign", sign_id: id }));
 }
 
+// Text in (when the server takes text items): the server turns it into signs; their frames and Notices
+// come back like a sign's. Latency is not timed for text (which signs it becomes is the server's).
+async function sendText() {
+  const text = $("text").value.trim();
+  if (!text || state.ended) return;
+  $("text").value = "";
+  try {
+    await start();
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  state.ws.send(JSON.stringify({ type: "text", text }));
+}
+
 function finish() {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "end" }));
   $("finish").disabled = true;
@@ -305,6 +320,12 @@ $("sign").addEventListener("keydown", (event) => {
   if (event.key === "Enter") {
     event.preventDefault();
     sendSign();
+  }
+});
+$("text").addEventListener("keydown", (event) => {
+  if (event.key === "Enter") {
+    event.preventDefault();
+    sendText();
   }
 });
 $("finish").addEventListener("click", finish);

@@ -18,8 +18,8 @@ Server -> client:
 
 The config's fields are SessionConfig's, with the domain's names as text (signstream.names); a
 field left out takes the default, as an unset proto field does. Keypoints are not carried here (use
-gRPC). Item types map to what the streaming core takes; a text item joins ITEM_FIELDS once the core
-takes text.
+gRPC). Item types map to what the streaming core takes (ITEM_FIELDS; text joins them once the core
+takes text items).
 """
 from __future__ import annotations
 
@@ -38,7 +38,10 @@ __all__ = ["SUBPROTOCOL", "TOKEN_PROTOCOL_PREFIX", "MAX_TEXT_BYTES", "ITEM_FIELD
 SUBPROTOCOL = "signstream.v1"               # the Sec-WebSocket-Protocol the server selects
 TOKEN_PROTOCOL_PREFIX = "signstream.token."  # + base64url(token): a bearer token a browser can send (web/access.py)
 MAX_TEXT_BYTES = 64 * 1024                   # one JSON message (a config, a sign)
-ITEM_FIELDS = {"sign": "sign_id"}            # message type -> the field that is the core's item
+# Message type -> the field that is the core's item. Text input: add "text": "text" once the core takes
+# text items (SynthesizeRequest.text); the page already sends {"type": "text", "text": ...} and shows
+# its text box when /api/info says "text" (ITEM_FIELDS has it).
+ITEM_FIELDS = {"sign": "sign_id"}
 PICTURE_ENCODINGS = tuple(e.value for e in Encoding if e is not Encoding.NONE)
 
 _COUNTS = ("num_interpolation", "num_insert_interpolation", "width", "height")
