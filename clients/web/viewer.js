@@ -109,34 +109,27 @@ async function open() {
   setStatus("streaming");
 }
 
-async function sendSign() {
-  const id = $("sign").value.trim();
-  if (!id || state.ended) return;
-  $("sign").value = "";
+// Sends one item typed into `input` (the stream opens with the first); `sent(value)` runs just before.
+async function sendItem(input, message, sent = () => {}) {
+  const value = $(input).value.trim();
+  if (!value || state.ended) return;
+  $(input).value = "";
   try {
     await start();
   } catch (error) {
     failed(error);
     return;
   }
-  state.pending.push({ id: normalized(id), shown: id, sent: performance.now() });
-  state.ws.send(JSON.stringify({ type: "sign", sign_id: id }));
+  sent(value);
+  state.ws.send(JSON.stringify(message(value)));
 }
+
+const sendSign = () => sendItem("sign", (id) => ({ type: "sign", sign_id: id }),
+  (id) => state.pending.push({ id: normalized(id), shown: id, sent: performance.now() }));
 
 // Text in (when the server takes text items): the server turns it into signs; their frames and Notices
 // come back like a sign's. Latency is not timed for text (which signs it becomes is the server's).
-async function sendText() {
-  const text = $("text").value.trim();
-  if (!text || state.ended) return;
-  $("text").value = "";
-  try {
-    await start();
-  } catch (error) {
-    failed(error);
-    return;
-  }
-  state.ws.send(JSON.stringify({ type: "text", text }));
-}
+const sendText = () => sendItem("text", (text) => ({ type: "text", text }));
 
 function finish() {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "end" }));
@@ -316,18 +309,14 @@ function failed(error) {
 
 // ---- wiring ------------------------------------------------------------------------------------------------
 $("sign").addEventListener("input", suggest);
-$("sign").addEventListener("keydown", (event) => {
-  if (event.key === "Enter") {
-    event.preventDefault();
-    sendSign();
-  }
-});
-$("text").addEventListener("keydown", (event) => {
-  if (event.key === "Enter") {
-    event.preventDefault();
-    sendText();
-  }
-});
+for (const [input, send] of [["sign", sendSign], ["text", sendText]]) {
+  $(input).addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      send();
+    }
+  });
+}
 $("finish").addEventListener("click", finish);
 $("style").addEventListener("change", () => {
   const photo = $("style").files[0];
