@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
 from signstream.errors import InvalidArgument, MalformedMessage, UnexpectedMessage
 from signstream.names import Encoding
@@ -38,10 +39,11 @@ __all__ = ["SUBPROTOCOL", "TOKEN_PROTOCOL_PREFIX", "MAX_TEXT_BYTES", "ITEM_FIELD
 SUBPROTOCOL = "signstream.v1"               # the Sec-WebSocket-Protocol the server selects
 TOKEN_PROTOCOL_PREFIX = "signstream.token."  # + base64url(token): a bearer token a browser can send (web/access.py)
 MAX_TEXT_BYTES = 64 * 1024                   # one JSON message (a config, a sign)
-# Message type -> the field that is the core's item. Text input: add "text": "text" once the core takes
-# text items (SynthesizeRequest.text); the page already sends {"type": "text", "text": ...} and shows
-# its text box when /api/info says "text" (ITEM_FIELDS has it).
-ITEM_FIELDS = {"sign": "sign_id"}
+# Message type -> (its field, what the streaming core takes of that field's text). Text input: add
+# "text": ("text", signstream.text.items.Text) once the core takes Text items (SynthesizeRequest.text);
+# the page already sends {"type": "text", "text": ...} and shows its text box when /api/info says
+# "text" (ITEM_FIELDS has it).
+ITEM_FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {"sign": ("sign_id", str)}
 PICTURE_ENCODINGS = tuple(e.value for e in Encoding if e is not Encoding.NONE)
 
 _COUNTS = ("num_interpolation", "num_insert_interpolation", "width", "height")
@@ -64,10 +66,10 @@ def parse(text: str) -> dict:
     return message
 
 
-def item_of(message: dict) -> str:
+def item_of(message: dict) -> object:
     """The streaming core's item in a message of one of ITEM_FIELDS' types."""
     kind = message["type"]
-    field = ITEM_FIELDS.get(kind)
+    field, make = ITEM_FIELDS.get(kind, (None, None))
     if field is None:
         if kind == "config":
             raise UnexpectedMessage("a second config was sent; a stream has one, first", field="config")
@@ -76,7 +78,7 @@ def item_of(message: dict) -> str:
     value = message.get(field)
     if not isinstance(value, str):
         raise InvalidArgument(f'a "{kind}" message needs "{field}" as a string', field=field)
-    return value
+    return make(value)
 
 
 def _count(config: dict, name: str) -> int | None:
