@@ -73,6 +73,11 @@ class StreamCall:
         await self._ensure_config()
         await self._write(self._request_type(**{self._field: item}), self._field)
 
+    async def send_text(self, text: str) -> None:
+        """Send one text (Synthesize): the gateway glosses it and streams its signs as sign IDs stream."""
+        await self._ensure_config()
+        await self._write(self._request_type(text=text), "text")
+
     async def done_sending(self) -> None:
         await self._ensure_config()
         await self._call.done_writing()

@@ -34,6 +34,7 @@ from signstream.render.video import frame_rate_from_clips
 from signstream.render.renderer import open_renderer
 from signstream.spec import DEFAULT_FPS, SessionSpec, check_frame_size, load_style
 from signstream.style import Style
+from signstream.text import Step, Text, gloss_message, staged
 
 MAX_SIGN_ID_ECHO = 200               # characters of a bad sign ID repeated back in a Notice
 
@@ -92,8 +93,9 @@ class _Session:
 
 
 class SynthesisSession(_Session):
-    """One Synthesize stream: sign IDs in, frames out. An ID that cannot be used (malformed, unknown,
-    a corrupt clip, the store down) is skipped with a Notice; the stream goes on."""
+    """One Synthesize stream: sign IDs and texts in, frames out. An ID that cannot be used (malformed,
+    unknown, a corrupt clip, the store down) or a word that cannot be signed is skipped with a Notice;
+    the stream goes on."""
 
     def __init__(self, spec: SessionSpec, style: Style, lexicon: Lexicon, executor: Executor,
                  observe: Observer = ignore):
@@ -101,10 +103,34 @@ class SynthesisSession(_Session):
         self.lexicon = lexicon
         self.fps = spec.fps or None
         self._sentence = Sentence(style, spec.options)
+        self._spelling = spec.spelling
         self._signs_made = 0                      # names the frames held back (see held)
 
-    async def add(self, raw_sign_id: str) -> AsyncIterator[Output]:
-        """The transition into this sign and its frames; a Notice instead if it cannot be used."""
+    async def add(self, item: str | Text) -> AsyncIterator[Output]:
+        """A sign ID: the transition into the sign and its frames, a Notice instead if it cannot be
+        used. A Text: glossed (signstream.text) and each of its signs and fingerspelled letters made
+        the same way, in the order of its words, with a Notice for each word it cannot sign."""
+        outputs = self._text(item.text) if isinstance(item, Text) else self._sign(item)
+        async for out in outputs:
+            yield out
+
+    async def _text(self, text: str) -> AsyncIterator[Output]:
+        try:
+            # the table may still have to be read (a store read: in a thread); glossing itself is cheap
+            glosses = await asyncio.to_thread(lambda: gloss_message(self.lexicon.table, self._spelling, text))
+        except (CorruptClip, StoreUnavailable, LexiconNotFound) as exc:
+            yield NoticeOut(exc.code, "", f"{exc.message}; the text was skipped")
+            return
+        for item, steps in staged(glosses):
+            if item.code:
+                yield NoticeOut(item.code, "", f"{item.token}: {item.why}")
+            for step in steps:
+                async for out in self._sign(step.sign_id, step):
+                    yield out
+
+    async def _sign(self, raw_sign_id: str, step: Step | None = None) -> AsyncIterator[Output]:
+        """The transition into this sign and its frames (joined as `step` says: fingerspelled
+        letters); a Notice instead if it cannot be used."""
         try:
             sign_id = canonical_sign_id(raw_sign_id)
         except InvalidSignId as exc:
@@ -120,8 +146,9 @@ class SynthesisSession(_Session):
             return
         if self.fps is None:      # batch output's rule, over the clips known when the first frame leaves
             self.fps = frame_rate_from_clips([clip.fps])
+        join = step.join(clip.fps) if step is not None else None
         chunk = await timed(self.observe, "normalize", run_at(self.executor, self.frames_out, self._sentence.add,
-                                                              sign_id, clip.frames, clip.fps))
+                                                              sign_id, clip.frames, clip.fps, join))
         self._signs_made += 1
         async for frame in self._write(chunk):
             yield frame

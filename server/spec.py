@@ -12,6 +12,7 @@ from signstream.pipeline import SynthesisOptions
 from signstream.render.encode import worst_frame_bytes
 from signstream.render.renderer import RENDERERS
 from signstream.style import MAX_CANVAS_SIDE, Style, default_style, fit_canvas, style_from_frame
+from signstream.text.fingerspell import SpellingRules
 
 MAX_SIDE = MAX_CANVAS_SIDE           # output width/height limit (README "Limits")
 MAX_FPS = 120.0
@@ -38,10 +39,12 @@ class SessionSpec:
     fps: float = 0.0
     include_keypoints: bool = False
     renderer: str = Renderer.SKELETON
+    fingerspell: str = ""                # text items: "" (names), "names", "unknown", "never"
 
     def validated(self) -> "SessionSpec":
         """Self, or InvalidArgument naming the field, its value and the limit."""
         self.options.validated()
+        self.spelling
         _choices("encoding", self.encoding, [e.value for e in Encoding])
         _choices("pacing", self.pacing, [p.value for p in Pacing])
         _choices("renderer", self.renderer, list(RENDERERS))        # the renderers this server has
@@ -53,6 +56,11 @@ class SessionSpec:
         if not (self.fps == 0 or 1.0 <= self.fps <= MAX_FPS) or self.fps != self.fps:
             raise InvalidArgument(f"fps must be 1..{MAX_FPS:g} (0 = the lexicon's), got {self.fps}", field="fps")
         return self
+
+    @property
+    def spelling(self) -> SpellingRules:
+        """How text items fingerspell (InvalidArgument naming `fingerspell` for an unknown policy)."""
+        return SpellingRules.resolved(self.fingerspell)
 
     @property
     def wants_keypoints(self) -> bool:

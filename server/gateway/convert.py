@@ -13,12 +13,13 @@ from signstream.keypoint_proto import KEYPOINT_FIELD_SIZES, keypoints_from_proto
 from signstream.names import Encoding, Pacing, Renderer
 from signstream.pipeline import FrameKind, SynthesisOptions
 from signstream.spec import SessionSpec
+from signstream.text.items import Text
 from signstream.v1 import signstream_pb2 as pb
 
 __all__ = [
     "ENCODING_NAMES", "ENCODING_VALUES", "PACING_NAMES", "PACING_VALUES", "RENDERER_NAMES", "RENDERER_VALUES",
     "FRAME_KINDS", "FRAME_KIND_VALUES", "KEYPOINT_FIELD_SIZES",
-    "keypoints_to_bytes", "spec_from_config", "keypoints_to_proto", "keypoints_from_proto", "notice_to_proto", "frame_to_proto",
+    "keypoints_to_bytes", "spec_from_config", "synthesize_item", "keypoints_to_proto", "keypoints_from_proto", "notice_to_proto", "frame_to_proto",
 ]
 
 # ---- enums: proto number -> our name, and back ------------------------------------------------------
@@ -50,7 +51,15 @@ def spec_from_config(config: pb.SessionConfig) -> SessionSpec:
         pacing=PACING_NAMES.get(config.pacing, str(config.pacing)),
         fps=float(config.fps), include_keypoints=config.include_keypoints,
         renderer=RENDERER_NAMES.get(config.renderer, str(config.renderer)),
+        fingerspell=config.fingerspell,
     ).validated()
+
+
+def synthesize_item(request: pb.SynthesizeRequest) -> str | Text:
+    """A Synthesize request after the config -> the streaming core's item: a sign ID, or a Text."""
+    if request.WhichOneof("item") == "text":
+        return Text(request.text)
+    return request.sign_id
 
 
 # ---- responses ----------------------------------------------------------------------------------------

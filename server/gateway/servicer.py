@@ -37,8 +37,13 @@ def output_to_proto(out: Output) -> pb.SynthesizeResponse:
     return convert.notice_to_proto(out.code, out.sign_id, out.message)
 
 
+def _item(request, field: str):
+    """A later request's item: a sign ID or a Text (Synthesize), an image (Retarget)."""
+    return convert.synthesize_item(request) if field == "sign_id" else getattr(request, field)
+
+
 async def _items(requests: AsyncIterator, field: str) -> AsyncIterator:
-    """Every later request's `field` (a sign ID or an image), as the streaming core takes them: a
+    """Every later request's item (a sign ID or a text, or an image), as the streaming core takes them: a
     second config or a message that does not parse becomes the error that ends the stream."""
     position = 1                                # the config was message 1
     async for request in requests:
@@ -49,7 +54,7 @@ async def _items(requests: AsyncIterator, field: str) -> AsyncIterator:
         if request.WhichOneof("item") == "config":
             yield InvalidArgument("a second SessionConfig was sent; a stream has one, first", field="config")
             return
-        yield getattr(request, field)
+        yield _item(request, field)
 
 
 class SignStreamService(pb_grpc.SignStreamServicer):

@@ -22,6 +22,13 @@ TEXT_TOO_LONG = "TEXT_TOO_LONG"             # a text over the length one message
 
 
 @dataclass(frozen=True)
+class Text:
+    """A text a stream is sent to sign (SynthesizeRequest.text), as the streaming core carries it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Gloss:
     token: str                       # the text it came from, as written
     kind: str                        # SIGN, SPELLED, DROPPED or NOTICE

@@ -41,11 +41,12 @@ class Step:
         return Join(trim=False) if self.after_letters else None
 
 
-def plan(glosses: list[Gloss]) -> list[Step]:
-    """The steps of the glosses that make frames (signs and letters), in order."""
-    steps: list[Step] = []
+def staged(glosses: list[Gloss]) -> list[tuple[Gloss, list[Step]]]:
+    """Each gloss with the steps it makes frames with (none for a dropped word or a Notice), in order."""
+    out: list[tuple[Gloss, list[Step]]] = []
     after = False
     for item in glosses:
+        steps: list[Step] = []
         if item.kind == SIGN:
             for sign_id in item.sign_ids:
                 steps.append(Step(sign_id, after_letters=after))
@@ -54,4 +55,10 @@ def plan(glosses: list[Gloss]) -> list[Step]:
             count = len(item.sign_ids)
             steps += [Step(s, letter=True, first=i == 0, last=i == count - 1) for i, s in enumerate(item.sign_ids)]
             after = True
-    return steps
+        out.append((item, steps))
+    return out
+
+
+def plan(glosses: list[Gloss]) -> list[Step]:
+    """The steps of the glosses that make frames (signs and letters), in order."""
+    return [step for _, steps in staged(glosses) for step in steps]

@@ -43,12 +43,14 @@ TRANSITION: FrameKind
 INSERTED: FrameKind
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("config", "sign_id")
+    __slots__ = ("config", "sign_id", "text")
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     SIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
     config: SessionConfig
     sign_id: str
-    def __init__(self, config: _Optional[_Union[SessionConfig, _Mapping]] = ..., sign_id: _Optional[str] = ...) -> None: ...
+    text: str
+    def __init__(self, config: _Optional[_Union[SessionConfig, _Mapping]] = ..., sign_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class RetargetRequest(_message.Message):
     __slots__ = ("config", "image")
@@ -59,7 +61,7 @@ class RetargetRequest(_message.Message):
     def __init__(self, config: _Optional[_Union[SessionConfig, _Mapping]] = ..., image: _Optional[bytes] = ...) -> None: ...
 
 class SessionConfig(_message.Message):
-    __slots__ = ("style_image", "num_interpolation", "num_insert_interpolation", "encoding", "width", "height", "pacing", "fps", "include_keypoints", "renderer", "normalization", "transition", "keypoint_filter")
+    __slots__ = ("style_image", "num_interpolation", "num_insert_interpolation", "encoding", "width", "height", "pacing", "fps", "include_keypoints", "renderer", "normalization", "transition", "keypoint_filter", "fingerspell")
     STYLE_IMAGE_FIELD_NUMBER: _ClassVar[int]
     NUM_INTERPOLATION_FIELD_NUMBER: _ClassVar[int]
     NUM_INSERT_INTERPOLATION_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +75,7 @@ class SessionConfig(_message.Message):
     NORMALIZATION_FIELD_NUMBER: _ClassVar[int]
     TRANSITION_FIELD_NUMBER: _ClassVar[int]
     KEYPOINT_FILTER_FIELD_NUMBER: _ClassVar[int]
+    FINGERSPELL_FIELD_NUMBER: _ClassVar[int]
     style_image: bytes
     num_interpolation: int
     num_insert_interpolation: int
@@ -86,7 +89,8 @@ class SessionConfig(_message.Message):
     normalization: str
     transition: str
     keypoint_filter: str
-    def __init__(self, style_image: _Optional[bytes] = ..., num_interpolation: _Optional[int] = ..., num_insert_interpolation: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pacing: _Optional[_Union[Pacing, str]] = ..., fps: _Optional[float] = ..., include_keypoints: bool = ..., renderer: _Optional[_Union[Renderer, str]] = ..., normalization: _Optional[str] = ..., transition: _Optional[str] = ..., keypoint_filter: _Optional[str] = ...) -> None: ...
+    fingerspell: str
+    def __init__(self, style_image: _Optional[bytes] = ..., num_interpolation: _Optional[int] = ..., num_insert_interpolation: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pacing: _Optional[_Union[Pacing, str]] = ..., fps: _Optional[float] = ..., include_keypoints: bool = ..., renderer: _Optional[_Union[Renderer, str]] = ..., normalization: _Optional[str] = ..., transition: _Optional[str] = ..., keypoint_filter: _Optional[str] = ..., fingerspell: _Optional[str] = ...) -> None: ...
 
 class SynthesizeResponse(_message.Message):
     __slots__ = ("frame", "notice")

@@ -40,7 +40,7 @@ class SignStreamServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def Synthesize(self, request_iterator, context):
-        """First message: a SessionConfig; then sign IDs. Frames of sign i stream before sign i+1 is sent;
+        """First message: a SessionConfig; then sign IDs or texts. Frames of sign i stream before sign i+1 is sent;
         the transition into sign i+1 is produced once it arrives; the call ends OK after the client
         half-closes and every frame is out. Unknown or invalid IDs give a Notice and the stream goes on.
         """
