@@ -14,18 +14,17 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import replace
 
-from signstream.lexicon.table import SignTable
 from signstream.text.fingerspell import NAMES, NEVER, UNKNOWN, SpellingRules, read_letters
 from signstream.text.items import (
     CANNOT_FINGERSPELL, DROPPED, EMPTY_TEXT, LETTERS_REPLACED, NOTICE, NUMBER_SPELLED, SIGN, SPELLED,
-    TEXT_TOO_LONG, UNKNOWN_NUMBER, UNKNOWN_SYMBOL, UNKNOWN_WORD, Gloss,
+    UNKNOWN_NUMBER, UNKNOWN_SYMBOL, UNKNOWN_WORD, Gloss,
 )
 from signstream.text.lemma import lemma
 from signstream.text.numbers import digit_word, number_words
 from signstream.text.stoplist import is_stop_word
 from signstream.text.synonyms import synonyms_of
 from signstream.text.tokens import BRACKET, NUMBER, SPELLED as SPELLED_TOKEN, SYMBOL, WORD, Token, is_gloss_sentence, tokenize
-from signstream.text.vocabulary import BY_SIGN_ID, Vocabulary, vocabulary_of
+from signstream.text.vocabulary import BY_SIGN_ID, Vocabulary
 
 # Contractions: suffix -> the word it stands for ("'s" after a noun is possessive, see _parts).
 _SUFFIXES = (("n't", "not"), ("'m", "am"), ("'re", "are"), ("'ll", "will"), ("'ve", "have"), ("'d", "would"),
@@ -33,7 +32,6 @@ _SUFFIXES = (("n't", "not"), ("'m", "am"), ("'re", "are"), ("'ll", "will"), ("'v
 _NOT_BASES = {"can": "can", "won": "will", "shan": "shall", "ain": "is"}
 _IS_BEFORE = frozenset("it he she that there what where who here how when why".split())
 POSSESSIVE = "'s"
-MAX_TEXT_CHARS = 4096       # one text message; a longer one is a TEXT_TOO_LONG Notice
 
 
 def _parts(word: str) -> list[str] | None:
@@ -94,6 +92,16 @@ class Glosser:
                 out += [replace(item, span=span) for item in items]
                 i += used
         return out
+
+    def gloss_word(self, word: str) -> list[Gloss]:
+        """One word as if it stood inside a sentence (a capitalized one counts as a name): what the
+        LLM glosser falls back to for a word it returned that is not a sign ID."""
+        token = Token(word, WORD, False, 0, 0, len(word))
+        return self._word(word, token, _Sentence([token]))
+
+    def spell(self, written: str, letters: str, why: str) -> Gloss:
+        """`letters` fingerspelled whatever the policy (except never), or a Notice saying why not."""
+        return self._spell(written, letters, _Sentence([]), why, always=True)
 
     # -- phrases and single tokens ----------------------------------------------------------------
     def _phrase(self, tokens: list[Token], i: int) -> tuple[int, list[Gloss]]:
@@ -253,14 +261,4 @@ def gloss_text(text: str, vocabulary: Vocabulary, rules: SpellingRules = Spellin
     return Glosser(vocabulary, rules).gloss(text)
 
 
-def gloss_message(table: SignTable, rules: SpellingRules, text: str) -> list[Gloss]:
-    """A stream's text message glossed against its lexicon's table: a TEXT_TOO_LONG Notice instead
-    when it is over MAX_TEXT_CHARS (a stream and the frame-count rule both gloss through here)."""
-    if len(text) > MAX_TEXT_CHARS:
-        return [Gloss(text[:40] + "...", NOTICE, code=TEXT_TOO_LONG,
-                      why=f"a text of {len(text)} characters is over the {MAX_TEXT_CHARS} one message may have; "
-                          "skipped (send it as several texts, a few sentences each)")]
-    return Glosser(vocabulary_of(table), rules).gloss(text)
-
-
-__all__ = ["BY_SIGN_ID", "MAX_TEXT_CHARS", "Glosser", "gloss_message", "gloss_text"]
+__all__ = ["BY_SIGN_ID", "Glosser", "gloss_text"]

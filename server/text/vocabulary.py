@@ -46,6 +46,11 @@ class Vocabulary:
                     if (key := key_of(name)) and key not in self._keys:
                         self._keys[key] = Match(entry.sign_id, by)
         self.longest_phrase = max((k.count(" ") + 1 for k in self._keys), default=1)
+        self._glosses = tuple((e.sign_id, e.gloss or "") for e in entries)
+
+    def glossary(self) -> tuple[tuple[str, str], ...]:
+        """(sign ID, gloss) of every sign, sorted by sign ID."""
+        return self._glosses
 
     @classmethod
     def of_table(cls, table: SignTable) -> "Vocabulary":
