@@ -23,6 +23,7 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from signstream.errors import InvalidArgument
+from signstream.text.items import Text
 from signstream.v1 import signstream_pb2 as pb
 from signstream.v1 import signstream_pb2_grpc as pb_grpc
 
@@ -69,7 +70,10 @@ class StreamCall:
             await self._write(self._request_type(config=self._config), "config")
 
     async def send(self, item) -> None:
-        """Send one sign ID (Synthesize) or one encoded image (Retarget)."""
+        """Send one sign ID or Text (Synthesize), or one encoded image (Retarget)."""
+        if isinstance(item, Text):
+            await self.send_text(item.text)
+            return
         await self._ensure_config()
         await self._write(self._request_type(**{self._field: item}), self._field)
 
@@ -130,8 +134,8 @@ class SignStreamClient:
 
     async def stream_sentence(self, config: pb.SessionConfig, sign_ids: Iterable[str],
                               ) -> AsyncIterator[tuple[pb.SynthesizeResponse, float]]:
-        """Like a live client: each sign is sent once the previous sign's first frame (or notice)
-        arrived; yields (response, seconds since the call started)."""
+        """Like a live client: each sign (or Text) is sent once the previous one's first frame (or
+        notice) arrived; yields (response, seconds since the call started)."""
         ids = list(sign_ids)
         call = self.synthesize(config)
         loop = asyncio.get_running_loop()

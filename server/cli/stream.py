@@ -1,5 +1,5 @@
-"""`signstream stream --server H:P ¶a ¶b ...`: a live client that prints per-frame timing and can save
-the frames or an MP4."""
+"""`signstream stream --server H:P ¶a ¶b ... [--text "..."]`: a live client that prints per-frame timing
+and can save the frames or an MP4."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,7 @@ from signstream.clients.session_config import session_config
 from signstream.clients.stream_mp4 import PICTURE_ENCODINGS, StreamMp4
 from signstream.errors import InvalidArgument
 from signstream.names import Encoding
+from signstream.text import POLICIES, Text
 from signstream.v1 import signstream_pb2 as pb
 
 from .common import add_gateway_client_flags, channel_security_from_args
@@ -23,7 +24,11 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "RAW_RGB": "rgb", "H264": "h264"}
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stream", help="stream a sentence from a running gateway, printing per-frame timing")
-    p.add_argument("sign_ids", nargs="+", metavar="¶ID")
+    p.add_argument("sign_ids", nargs="*", metavar="¶ID", help="sign IDs to send, in order (after any --text)")
+    p.add_argument("--text", action="append", default=[], metavar="TEXT",
+                   help="a text to send, glossed by the gateway (README \"Text input\"); repeat for more")
+    p.add_argument("--fingerspell", choices=POLICIES, default=None,
+                   help="which words of a text without a sign are fingerspelled (default names)")
     p.add_argument("--server", required=True, metavar="HOST:PORT", help="the gateway (signstream serve)")
     p.add_argument("--style_image_path", "--style", default=None, help="style photo (JPEG/PNG)")
     p.add_argument("--num_interpolation", type=COUNT, default=None, help="transition frames (default 8; 0: none)")
@@ -48,7 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def check_flags(args: argparse.Namespace) -> None:
-    """Refuse, before connecting, output flags that the encoding cannot fill."""
+    """Refuse, before connecting, output flags that the encoding cannot fill, and a call with nothing to send."""
+    if not args.sign_ids and not args.text:
+        raise InvalidArgument("nothing to stream: give sign IDs (¶hello ...) or --text \"...\"", field="sign_ids")
     if args.encoding == Encoding.NONE.name:
         wanting = [flag for flag, value in (("--mp4", args.mp4), ("--frames-dir", args.frames_dir)) if value]
         if wanting:
@@ -70,6 +77,8 @@ def save_frame(frames_dir: Path, frame: pb.Frame) -> None:
 async def stream(args: argparse.Namespace, mp4: StreamMp4 | None) -> dict:
     config = session_config(args, encoding=pb.Encoding.Value(args.encoding), pacing=pb.Pacing.Value(args.pacing),
                             width=args.width, height=args.height, fps=args.fps, include_keypoints=args.keypoints)
+    if args.fingerspell:
+        config.fingerspell = args.fingerspell
     frames_dir = Path(args.frames_dir) if args.frames_dir else None
     if frames_dir:
         frames_dir.mkdir(parents=True, exist_ok=True)
@@ -77,7 +86,7 @@ async def stream(args: argparse.Namespace, mp4: StreamMp4 | None) -> dict:
     notices = 0
     async with SignStreamClient(args.server, security=channel_security_from_args(args)) as client, \
             call_errors(client):
-        async for response, at in client.stream_sentence(config, args.sign_ids):
+        async for response, at in client.stream_sentence(config, [*map(Text, args.text), *args.sign_ids]):
             if response.WhichOneof("kind") == "notice":
                 notices += 1
                 n = response.notice

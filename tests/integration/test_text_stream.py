@@ -128,3 +128,18 @@ def test_smooth_frame_counts_of_texts(gateway, lexicon):
 def test_text2signs_and_the_stream_gloss_alike(lexicon):
     glosser = Glosser(vocabulary_of(lexicon.table), SpellingRules())
     assert plan(glosser.gloss(TEXT)) == plan(gloss_message(lexicon.table, SpellingRules(), TEXT))
+
+
+def test_signstream_stream_sends_texts(gateway, capsys):
+    from signstream.cli import main
+
+    assert main(["stream", "--server", gateway.target, "--encoding", "NONE", "--text", "Hello Tom!", "¶yes"]) == 0
+    out = capsys.readouterr()
+    ids = [line.split()[2] for line in out.out.splitlines() if line.startswith("frame ")]
+    assert distinct(ids) == ["¶hello", "¶fs-t", "¶fs-o", "¶fs-m", "¶yes"]
+    assert main(["stream", "--server", gateway.target, "--encoding", "NONE", "--fingerspell", "never",
+                 "--text", "Hello Tom!"]) == 0
+    out = capsys.readouterr()
+    assert "notice  UNKNOWN_WORD" in out.err and "¶fs-t" not in out.out
+    assert main(["stream", "--server", gateway.target]) == 2
+    assert "nothing to stream" in capsys.readouterr().err
