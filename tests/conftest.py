@@ -93,7 +93,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def demo_lexicon_dir(tmp_path_factory) -> Path:
-    """The demo lexicon (14 procedurally animated signs at 25 fps), written once."""
+    """The demo lexicon (14 procedurally animated word signs and 26 letter signs fs-a..fs-z, at 25 fps),
+    written once."""
     from signstream.lexicon.demo import write_demo_lexicon
 
     root = tmp_path_factory.mktemp("demo_lexicon")
