@@ -228,7 +228,7 @@ class _Run:
 
     def _add_sign_blocking(self, sign: PendingSign, frames: np.ndarray, fps: float) -> None:
         """Store the clip and queue its entry and manifest record together (under _write_lock)."""
-        entry = self._writer.add_sign(sign.row.sign_id, frames, fps, gloss=sign.row.gloss)
+        entry = self._writer.add_sign(sign.row.sign_id, frames, fps, gloss=sign.row.gloss, words=sign.row.words)
         self._batch.append((sign.row.sign_id, BuildRecord(sign.source, entry.clip_key)))
         self._uncommitted += 1
 
@@ -249,12 +249,12 @@ class _Run:
                 await self._commit_locked()
 
     async def _refresh_gloss(self, row: TableRow) -> None:
-        """An up-to-date sign whose gloss changed in the table needs a new entry, not a new clip."""
+        """An up-to-date sign whose gloss or words changed in the table needs a new entry, not a new clip."""
         entry = self.state.table.entries.get(row.sign_id)
-        if entry is None or entry.gloss == row.gloss:
+        if entry is None or (entry.gloss, entry.words) == (row.gloss, row.words):
             return
         async with self._write_lock:
-            self._writer.add_entry(dataclasses.replace(entry, gloss=row.gloss))
+            self._writer.add_entry(dataclasses.replace(entry, gloss=row.gloss, words=row.words))
             self._uncommitted += 1
             if self._uncommitted >= self.commit_every:
                 await self._commit_locked()

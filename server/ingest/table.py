@@ -1,11 +1,12 @@
 """The ingest sign table: a CSV naming, for every sign, a video in the video store and a frame range.
 
-    sign_id,video,start_frame,end_frame,gloss
-    ¶hello,videos/hello.mp4,0,41,HELLO
+    sign_id,video,start_frame,end_frame,gloss,words
+    ¶hello,videos/hello.mp4,0,41,HELLO,hi|hey
     thank-you,videos/session1.mp4,120,,THANK-YOU      <- empty end_frame (or -1): to the end of the video
 
-A header row is required; its column order is free and `gloss` is optional (extra columns are ignored
-with a warning). Frame ranges are INCLUSIVE at both ends, as in the lexicon's `signs.json`.
+A header row is required; its column order is free and `gloss` and `words` are optional (extra
+columns are ignored with a warning). `words` lists, separated by `|`, English words or phrases the
+sign also translates (signs.json's `words`, used when glossing text). Frame ranges are INCLUSIVE at both ends, as in the lexicon's `signs.json`.
 
 A bad row never hides the good ones: it is reported with its line number and reason and skipped.
 When a sign ID appears twice, the later row wins (with a warning): a table that is appended to over
@@ -22,11 +23,12 @@ from dataclasses import dataclass
 from signstream.errors import InvalidArgument, InvalidSignId
 from signstream.lexicon.sign_id import canonical_sign_id, display_sign_id
 from signstream.lexicon.store import check_store_key
+from signstream.lexicon.table import check_words
 
 log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("sign_id", "video", "start_frame", "end_frame")
-OPTIONAL_COLUMNS = ("gloss",)
+OPTIONAL_COLUMNS = ("gloss", "words")
 TO_THE_END = -1          # the CSV spelling of an open end, besides an empty cell
 
 
@@ -42,6 +44,7 @@ class TableRow:
     end_frame: int | None
     gloss: str | None = None
     line: int = 0             # line of the CSV where the row starts (0: not from a CSV)
+    words: tuple[str, ...] = ()   # gloss words or phrases for text input
 
     def __post_init__(self):
         if canonical_sign_id(self.sign_id) != self.sign_id:
@@ -118,7 +121,11 @@ def _row_from_cells(cells: dict[str, str], line: int) -> TableRow:
     if end is not None and end < start:
         raise ValueError(f"end_frame {end} is before start_frame {start} (ranges are inclusive)")
     gloss = cells.get("gloss", "").strip() or None
-    return TableRow(sign_id, video, start, end, gloss, line)
+    try:
+        words = check_words([w.strip() for w in cells.get("words", "").split("|") if w.strip()])
+    except ValueError as exc:
+        raise ValueError(f"words: {exc}") from None
+    return TableRow(sign_id, video, start, end, gloss, line, words)
 
 
 def _cells(record: list[str], columns: dict[str, int]) -> dict[str, str]:
@@ -135,7 +142,7 @@ def _header(record: list[str], source: str) -> dict[str, int]:
     if missing:
         raise InvalidArgument(
             f"{source} line 1 must be a header naming the columns {','.join(REQUIRED_COLUMNS)} "
-            f"(and optionally gloss); it lacks {', '.join(missing)}", field="table")
+            f"(and optionally gloss, words); it lacks {', '.join(missing)}", field="table")
     repeated = sorted({name for name in names if name and names.count(name) > 1})
     if repeated:
         raise InvalidArgument(f"{source} header names the column(s) {', '.join(repeated)} twice", field="table")

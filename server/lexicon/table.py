@@ -60,14 +60,14 @@ class SignEntry:
         object.__setattr__(self, "fps", check_fps(self.fps))
         if self.gloss is not None and not isinstance(self.gloss, str):
             raise ValueError(f"gloss must be a string or null, got {type(self.gloss).__name__}")
-        object.__setattr__(self, "words", _check_words(self.words))
+        object.__setattr__(self, "words", check_words(self.words))
 
     @property
     def num_frames(self) -> int:
         return self.end_frame - self.start_frame + 1
 
 
-def _check_words(words: object) -> tuple[str, ...]:
+def check_words(words: object) -> tuple[str, ...]:
     """The gloss words as a tuple, or ValueError saying what a row's "words" must be."""
     if isinstance(words, str) or not isinstance(words, (list, tuple)):
         raise ValueError(f"words must be a list of strings, got {type(words).__name__}")

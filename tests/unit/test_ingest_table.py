@@ -118,3 +118,13 @@ def test_group_by_video_later_row_wins_for_plain_rows():
     rows = [TableRow("a", "v1", 0, 1), TableRow("b", "v2", 0, 1), TableRow("a", "v2", 3, 4)]
     groups = group_by_video(rows)
     assert list(groups) == ["v2"] and [r.sign_id for r in groups["v2"]] == ["b", "a"]
+
+
+def test_gloss_words_column():
+    parsed = parse_sign_table("sign_id,video,start_frame,end_frame,gloss,words\n"
+                              "hello,a.mp4,0,9,HELLO,hi | hey there|\n"
+                              "bye,a.mp4,10,19,BYE,\n"
+                              f"long,a.mp4,20,29,LONG,{'x' * 65}\n", "t.csv")
+    assert [(r.sign_id, r.words) for r in parsed.rows] == [("hello", ("hi", "hey there")), ("bye", ())]
+    assert parsed.warnings == ()
+    assert "t.csv line 4" in parsed.problems[0] and "words: each of words must be a non-empty string" in parsed.problems[0]
