@@ -5,6 +5,7 @@ Client -> server, in this order:
     {"type": "config", "encoding": "h264", "pacing": "asap", ..., "style_image_bytes": N}
     <one binary message of exactly N bytes: the style image>          (only when N > 0)
     {"type": "sign", "sign_id": "¶hello"}                             (any number, any time)
+    {"type": "text", "text": "Hi, I'm Tom!"}                          (glossed into signs, README "Text input")
     {"type": "end"}                                                   (no more signs: flush and finish)
 
 Server -> client:
@@ -18,8 +19,7 @@ Server -> client:
 
 The config's fields are SessionConfig's, with the domain's names as text (signstream.names); a
 field left out takes the default, as an unset proto field does. Keypoints are not carried here (use
-gRPC). Item types map to what the streaming core takes (ITEM_FIELDS; text joins them once the core
-takes text items).
+gRPC). Item types map to what the streaming core takes (ITEM_FIELDS: a sign ID, or a text).
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from signstream.names import Encoding
 from signstream.outputs import FrameOut, NoticeOut
 from signstream.pipeline import FrameKind, SynthesisOptions
 from signstream.spec import SessionSpec
+from signstream.text.items import Text
 
 __all__ = ["SUBPROTOCOL", "TOKEN_PROTOCOL_PREFIX", "MAX_TEXT_BYTES", "ITEM_FIELDS", "parse", "item_of",
            "spec_from_config", "style_image_size", "frame_message", "notice_message", "end_message"]
@@ -39,15 +40,14 @@ __all__ = ["SUBPROTOCOL", "TOKEN_PROTOCOL_PREFIX", "MAX_TEXT_BYTES", "ITEM_FIELD
 SUBPROTOCOL = "signstream.v1"               # the Sec-WebSocket-Protocol the server selects
 TOKEN_PROTOCOL_PREFIX = "signstream.token."  # + base64url(token): a bearer token a browser can send (web/access.py)
 MAX_TEXT_BYTES = 64 * 1024                   # one JSON message (a config, a sign)
-# Message type -> (its field, what the streaming core takes of that field's text). Text input: add
-# "text": ("text", signstream.text.items.Text) once the core takes Text items (SynthesizeRequest.text);
-# the page already sends {"type": "text", "text": ...} and shows its text box when /api/info says
-# "text" (ITEM_FIELDS has it).
-ITEM_FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {"sign": ("sign_id", str)}
+# Message type -> (its field, what the streaming core takes of that field's text). The page sends
+# {"type": "text", "text": ...} from its text box, shown when /api/info says "text" (ITEM_FIELDS has it):
+# glossed by the session as SynthesizeRequest.text is (README "Text input").
+ITEM_FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {"sign": ("sign_id", str), "text": ("text", Text)}
 PICTURE_ENCODINGS = tuple(e.value for e in Encoding if e is not Encoding.NONE)
 
 _COUNTS = ("num_interpolation", "num_insert_interpolation", "width", "height")
-_NAMES = ("encoding", "pacing", "renderer", "normalization", "transition", "keypoint_filter")
+_NAMES = ("encoding", "pacing", "renderer", "normalization", "transition", "keypoint_filter", "fingerspell")
 _CONFIG_FIELDS = frozenset({"type", "style_image_bytes", "fps", *_COUNTS, *_NAMES})
 
 
@@ -129,7 +129,7 @@ def spec_from_config(config: dict, style_image: bytes) -> SessionSpec:
                                           _name(config, "keypoint_filter")),
         encoding=encoding, width=width or 0, height=height or 0,
         pacing=_name(config, "pacing") or SessionSpec.pacing, fps=float(fps),
-        renderer=_name(config, "renderer") or SessionSpec.renderer,
+        renderer=_name(config, "renderer") or SessionSpec.renderer, fingerspell=_name(config, "fingerspell"),
     ).validated()
 
 
