@@ -33,6 +33,7 @@ from signstream.triton.launcher import TritonServer, die_with_parent
 from signstream.triton.supervisor import supervise
 
 from .common import add_lexicon_flags, settings_from_args
+from .text2signs import add_glosser_flags
 from .triton import add_triton_flags, options_from_args
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(repeatable; default: the viewer's own origin)")
     _add_limit_flags(p)
     _add_security_flags(p)
+    add_glosser_flags(p)
     add_triton_flags(p)
     add_lexicon_flags(p)
     p.set_defaults(run=run)
@@ -273,9 +275,33 @@ async def _serve_all(args: argparse.Namespace, triton_url: str, triton: TritonSe
         await asyncio.to_thread(workers.join, args.grace + 10)
 
 
+def _use_glosser(args: argparse.Namespace) -> None:
+    """--glosser llm for the text messages of every stream: checked now (a bad URL or prompt file stops
+    start-up), then handed to every gateway process in the SIGNSTREAM_GLOSSER / SIGNSTREAM_LLM_*
+    environment that stream glossing reads (signstream.text.message)."""
+    if args.glosser != "llm":
+        return
+    from signstream.text.llm import LlmSettings
+
+    try:
+        settings = LlmSettings.from_files(args.llm_url, args.llm_model, args.llm_system_prompt, args.llm_prompt,
+                                          args.llm_api_key_file, args.llm_timeout)
+    except InvalidArgument as exc:
+        raise SystemExit(f"signstream serve: {exc.message}") from exc
+    os.environ.update({"SIGNSTREAM_GLOSSER": "llm", "SIGNSTREAM_LLM_URL": settings.base_url,
+                       "SIGNSTREAM_LLM_MODEL": settings.model, "SIGNSTREAM_LLM_TIMEOUT_S": str(args.llm_timeout)})
+    for flag, name in ((args.llm_system_prompt, "SIGNSTREAM_LLM_SYSTEM_PROMPT"), (args.llm_prompt, "SIGNSTREAM_LLM_PROMPT")):
+        if flag:
+            os.environ[name] = os.path.abspath(flag)
+    if settings.api_key:
+        os.environ["SIGNSTREAM_LLM_API_KEY"] = settings.api_key
+    log.info("text messages glossed by %s at %s (checked against the lexicon)", settings.model, settings.base_url)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.processes < 0:
         raise SystemExit("signstream serve: --processes must be 0 (one per core) or more")
+    _use_glosser(args)
     args = _read_security_files(args)
     args = argparse.Namespace(**{**vars(args), "processes": args.processes or os.cpu_count() or 1})
     limits_from_args(args)              # refuse bad limits before anything starts
