@@ -60,6 +60,7 @@ class FrameKind(enum.IntEnum):
     SIGN = 0
     TRANSITION = 1
     INSERTED = 2
+    GESTURE = 3     # co-speech gesture frames (rpc Gesture)
 
 
 KEYPOINT_FILTERS = ("none", "one_euro")  # one_euro: kernels/jitter.py on the clip before normalization

@@ -29,6 +29,7 @@ PACING_NAMES: dict[int, str] = {pb.Pacing.Value(m.name): m for m in Pacing}
 RENDERER_NAMES: dict[int, str] = {pb.Renderer.Value(m.name): m for m in Renderer}
 FRAME_KINDS: dict[int, FrameKind] = {
     pb.SIGN: FrameKind.SIGN, pb.TRANSITION: FrameKind.TRANSITION, pb.INSERTED: FrameKind.INSERTED,
+    pb.GESTURE: FrameKind.GESTURE,
 }
 ENCODING_VALUES: dict[str, int] = {name: value for value, name in ENCODING_NAMES.items()}
 PACING_VALUES: dict[str, int] = {name: value for value, name in PACING_NAMES.items()}

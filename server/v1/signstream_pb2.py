@@ -14,41 +14,47 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esignstream/v1/signstream.proto\x12\rsignstream.v1\"n\n\x11SynthesizeRequest\x12.\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1c.signstream.v1.SessionConfigH\x00\x12\x11\n\x07sign_id\x18\x02 \x01(\tH\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x42\x06\n\x04item\"Z\n\x0fRetargetRequest\x12.\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1c.signstream.v1.SessionConfigH\x00\x12\x0f\n\x05image\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04item\"\xbb\x03\n\rSessionConfig\x12\x13\n\x0bstyle_image\x18\x01 \x01(\x0c\x12\x1e\n\x11num_interpolation\x18\x02 \x01(\rH\x00\x88\x01\x01\x12%\n\x18num_insert_interpolation\x18\x03 \x01(\rH\x01\x88\x01\x01\x12)\n\x08\x65ncoding\x18\x04 \x01(\x0e\x32\x17.signstream.v1.Encoding\x12\r\n\x05width\x18\x05 \x01(\r\x12\x0e\n\x06height\x18\x06 \x01(\r\x12%\n\x06pacing\x18\x07 \x01(\x0e\x32\x15.signstream.v1.Pacing\x12\x0b\n\x03\x66ps\x18\x08 \x01(\x02\x12\x19\n\x11include_keypoints\x18\t \x01(\x08\x12)\n\x08renderer\x18\n \x01(\x0e\x32\x17.signstream.v1.Renderer\x12\x15\n\rnormalization\x18\x0b \x01(\t\x12\x12\n\ntransition\x18\x0c \x01(\t\x12\x17\n\x0fkeypoint_filter\x18\r \x01(\t\x12\x13\n\x0b\x66ingerspell\x18\x14 \x01(\tB\x14\n\x12_num_interpolationB\x1b\n\x19_num_insert_interpolation\"l\n\x12SynthesizeResponse\x12%\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x14.signstream.v1.FrameH\x00\x12\'\n\x06notice\x18\x02 \x01(\x0b\x32\x15.signstream.v1.NoticeH\x00\x42\x06\n\x04kind\"\xe2\x01\n\x05\x46rame\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0f\n\x07sign_id\x18\x02 \x01(\t\x12&\n\x04kind\x18\x03 \x01(\x0e\x32\x18.signstream.v1.FrameKind\x12\r\n\x05image\x18\x04 \x01(\x0c\x12)\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x17.signstream.v1.Encoding\x12\r\n\x05width\x18\x06 \x01(\r\x12\x0e\n\x06height\x18\x07 \x01(\r\x12+\n\tkeypoints\x18\x08 \x01(\x0b\x32\x18.signstream.v1.Keypoints\x12\x0b\n\x03\x66ps\x18\t \x01(\x02\"8\n\x06Notice\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07sign_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x85\x01\n\tKeypoints\x12\x0c\n\x04\x62ody\x18\x01 \x03(\x02\x12\r\n\x05hands\x18\x02 \x03(\x02\x12\x0c\n\x04\x66\x61\x63\x65\x18\x03 \x03(\x02\x12\x0f\n\x07pose_mp\x18\x04 \x03(\x02\x12\x0f\n\x07\x66\x61\x63\x65_mp\x18\x05 \x03(\x02\x12\x14\n\x0cleft_hand_mp\x18\x06 \x03(\x02\x12\x15\n\rright_hand_mp\x18\x07 \x03(\x02\"\x1f\n\x0e\x45xtractRequest\x12\r\n\x05image\x18\x01 \x01(\x0c\"1\n\x10ListSignsRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"%\n\x11ListSignsResponse\x12\x10\n\x08sign_ids\x18\x01 \x03(\t*>\n\x08\x45ncoding\x12\x08\n\x04JPEG\x10\x00\x12\x07\n\x03PNG\x10\x01\x12\x0b\n\x07RAW_RGB\x10\x02\x12\x08\n\x04H264\x10\x03\x12\x08\n\x04NONE\x10\x04* \n\x06Pacing\x12\x08\n\x04\x41SAP\x10\x00\x12\x0c\n\x08REALTIME\x10\x01*$\n\x08Renderer\x12\x0c\n\x08SKELETON\x10\x00\x12\n\n\x06NEURAL\x10\x01*3\n\tFrameKind\x12\x08\n\x04SIGN\x10\x00\x12\x0e\n\nTRANSITION\x10\x01\x12\x0c\n\x08INSERTED\x10\x02\x32\xd3\x02\n\nSignStream\x12U\n\nSynthesize\x12 .signstream.v1.SynthesizeRequest\x1a!.signstream.v1.SynthesizeResponse(\x01\x30\x01\x12Q\n\x08Retarget\x12\x1e.signstream.v1.RetargetRequest\x1a!.signstream.v1.SynthesizeResponse(\x01\x30\x01\x12K\n\x10\x45xtractKeypoints\x12\x1d.signstream.v1.ExtractRequest\x1a\x18.signstream.v1.Keypoints\x12N\n\tListSigns\x12\x1f.signstream.v1.ListSignsRequest\x1a .signstream.v1.ListSignsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esignstream/v1/signstream.proto\x12\rsignstream.v1\"n\n\x11SynthesizeRequest\x12.\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1c.signstream.v1.SessionConfigH\x00\x12\x11\n\x07sign_id\x18\x02 \x01(\tH\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x42\x06\n\x04item\"Z\n\x0fRetargetRequest\x12.\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1c.signstream.v1.SessionConfigH\x00\x12\x0f\n\x05image\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04item\"\xf5\x03\n\rSessionConfig\x12\x13\n\x0bstyle_image\x18\x01 \x01(\x0c\x12\x1e\n\x11num_interpolation\x18\x02 \x01(\rH\x00\x88\x01\x01\x12%\n\x18num_insert_interpolation\x18\x03 \x01(\rH\x01\x88\x01\x01\x12)\n\x08\x65ncoding\x18\x04 \x01(\x0e\x32\x17.signstream.v1.Encoding\x12\r\n\x05width\x18\x05 \x01(\r\x12\x0e\n\x06height\x18\x06 \x01(\r\x12%\n\x06pacing\x18\x07 \x01(\x0e\x32\x15.signstream.v1.Pacing\x12\x0b\n\x03\x66ps\x18\x08 \x01(\x02\x12\x19\n\x11include_keypoints\x18\t \x01(\x08\x12)\n\x08renderer\x18\n \x01(\x0e\x32\x17.signstream.v1.Renderer\x12\x15\n\rnormalization\x18\x0b \x01(\t\x12\x12\n\ntransition\x18\x0c \x01(\t\x12\x17\n\x0fkeypoint_filter\x18\r \x01(\t\x12\x13\n\x0b\x66ingerspell\x18\x14 \x01(\t\x12\x14\n\x0cneural_model\x18\x15 \x01(\t\x12\x14\n\x0cneural_steps\x18\x16 \x01(\r\x12\x0c\n\x04seed\x18\x17 \x01(\x04\x42\x14\n\x12_num_interpolationB\x1b\n\x19_num_insert_interpolation\"l\n\x12SynthesizeResponse\x12%\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x14.signstream.v1.FrameH\x00\x12\'\n\x06notice\x18\x02 \x01(\x0b\x32\x15.signstream.v1.NoticeH\x00\x42\x06\n\x04kind\"\xb1\x02\n\x05\x46rame\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0f\n\x07sign_id\x18\x02 \x01(\t\x12&\n\x04kind\x18\x03 \x01(\x0e\x32\x18.signstream.v1.FrameKind\x12\r\n\x05image\x18\x04 \x01(\x0c\x12)\n\x08\x65ncoding\x18\x05 \x01(\x0e\x32\x17.signstream.v1.Encoding\x12\r\n\x05width\x18\x06 \x01(\r\x12\x0e\n\x06height\x18\x07 \x01(\r\x12+\n\tkeypoints\x18\x08 \x01(\x0b\x32\x18.signstream.v1.Keypoints\x12\x0b\n\x03\x66ps\x18\t \x01(\x02\x12\x0c\n\x04seed\x18\n \x01(\x04\x12)\n\x08renderer\x18\x0b \x01(\x0e\x32\x17.signstream.v1.Renderer\x12\x14\n\x0cneural_steps\x18\x0c \x01(\r\"8\n\x06Notice\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07sign_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x85\x01\n\tKeypoints\x12\x0c\n\x04\x62ody\x18\x01 \x03(\x02\x12\r\n\x05hands\x18\x02 \x03(\x02\x12\x0c\n\x04\x66\x61\x63\x65\x18\x03 \x03(\x02\x12\x0f\n\x07pose_mp\x18\x04 \x03(\x02\x12\x0f\n\x07\x66\x61\x63\x65_mp\x18\x05 \x03(\x02\x12\x14\n\x0cleft_hand_mp\x18\x06 \x03(\x02\x12\x15\n\rright_hand_mp\x18\x07 \x03(\x02\"\x1f\n\x0e\x45xtractRequest\x12\r\n\x05image\x18\x01 \x01(\x0c\"1\n\x10ListSignsRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"%\n\x11ListSignsResponse\x12\x10\n\x08sign_ids\x18\x01 \x03(\t\"\x83\x01\n\x0eGestureRequest\x12.\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1c.signstream.v1.GestureConfigH\x00\x12\x0f\n\x05\x61udio\x18\x02 \x01(\x0cH\x00\x12(\n\x04word\x18\x03 \x01(\x0b\x32\x18.signstream.v1.TimedWordH\x00\x42\x06\n\x04item\"y\n\rGestureConfig\x12-\n\x07session\x18\x01 \x01(\x0b\x32\x1c.signstream.v1.SessionConfig\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x14\n\x0clookahead_ms\x18\x03 \x01(\r\x12\x13\n\x0bsample_rate\x18\x04 \x01(\r\";\n\tTimedWord\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08start_ms\x18\x02 \x01(\r\x12\x0e\n\x06\x65nd_ms\x18\x03 \x01(\r*>\n\x08\x45ncoding\x12\x08\n\x04JPEG\x10\x00\x12\x07\n\x03PNG\x10\x01\x12\x0b\n\x07RAW_RGB\x10\x02\x12\x08\n\x04H264\x10\x03\x12\x08\n\x04NONE\x10\x04* \n\x06Pacing\x12\x08\n\x04\x41SAP\x10\x00\x12\x0c\n\x08REALTIME\x10\x01*$\n\x08Renderer\x12\x0c\n\x08SKELETON\x10\x00\x12\n\n\x06NEURAL\x10\x01*@\n\tFrameKind\x12\x08\n\x04SIGN\x10\x00\x12\x0e\n\nTRANSITION\x10\x01\x12\x0c\n\x08INSERTED\x10\x02\x12\x0b\n\x07GESTURE\x10\x03\x32\xa4\x03\n\nSignStream\x12U\n\nSynthesize\x12 .signstream.v1.SynthesizeRequest\x1a!.signstream.v1.SynthesizeResponse(\x01\x30\x01\x12Q\n\x08Retarget\x12\x1e.signstream.v1.RetargetRequest\x1a!.signstream.v1.SynthesizeResponse(\x01\x30\x01\x12K\n\x10\x45xtractKeypoints\x12\x1d.signstream.v1.ExtractRequest\x1a\x18.signstream.v1.Keypoints\x12N\n\tListSigns\x12\x1f.signstream.v1.ListSignsRequest\x1a .signstream.v1.ListSignsResponse\x12O\n\x07Gesture\x12\x1d.signstream.v1.GestureRequest\x1a!.signstream.v1.SynthesizeResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'signstream.v1.signstream_pb2', _globals)
 if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
-  _globals['_ENCODING']._serialized_start=1355
-  _globals['_ENCODING']._serialized_end=1417
-  _globals['_PACING']._serialized_start=1419
-  _globals['_PACING']._serialized_end=1451
-  _globals['_RENDERER']._serialized_start=1453
-  _globals['_RENDERER']._serialized_end=1489
-  _globals['_FRAMEKIND']._serialized_start=1491
-  _globals['_FRAMEKIND']._serialized_end=1542
+  _globals['_ENCODING']._serialized_start=1810
+  _globals['_ENCODING']._serialized_end=1872
+  _globals['_PACING']._serialized_start=1874
+  _globals['_PACING']._serialized_end=1906
+  _globals['_RENDERER']._serialized_start=1908
+  _globals['_RENDERER']._serialized_end=1944
+  _globals['_FRAMEKIND']._serialized_start=1946
+  _globals['_FRAMEKIND']._serialized_end=2010
   _globals['_SYNTHESIZEREQUEST']._serialized_start=49
   _globals['_SYNTHESIZEREQUEST']._serialized_end=159
   _globals['_RETARGETREQUEST']._serialized_start=161
   _globals['_RETARGETREQUEST']._serialized_end=251
   _globals['_SESSIONCONFIG']._serialized_start=254
-  _globals['_SESSIONCONFIG']._serialized_end=697
-  _globals['_SYNTHESIZERESPONSE']._serialized_start=699
-  _globals['_SYNTHESIZERESPONSE']._serialized_end=807
-  _globals['_FRAME']._serialized_start=810
-  _globals['_FRAME']._serialized_end=1036
-  _globals['_NOTICE']._serialized_start=1038
-  _globals['_NOTICE']._serialized_end=1094
-  _globals['_KEYPOINTS']._serialized_start=1097
-  _globals['_KEYPOINTS']._serialized_end=1230
-  _globals['_EXTRACTREQUEST']._serialized_start=1232
-  _globals['_EXTRACTREQUEST']._serialized_end=1263
-  _globals['_LISTSIGNSREQUEST']._serialized_start=1265
-  _globals['_LISTSIGNSREQUEST']._serialized_end=1314
-  _globals['_LISTSIGNSRESPONSE']._serialized_start=1316
-  _globals['_LISTSIGNSRESPONSE']._serialized_end=1353
-  _globals['_SIGNSTREAM']._serialized_start=1545
-  _globals['_SIGNSTREAM']._serialized_end=1884
+  _globals['_SESSIONCONFIG']._serialized_end=755
+  _globals['_SYNTHESIZERESPONSE']._serialized_start=757
+  _globals['_SYNTHESIZERESPONSE']._serialized_end=865
+  _globals['_FRAME']._serialized_start=868
+  _globals['_FRAME']._serialized_end=1173
+  _globals['_NOTICE']._serialized_start=1175
+  _globals['_NOTICE']._serialized_end=1231
+  _globals['_KEYPOINTS']._serialized_start=1234
+  _globals['_KEYPOINTS']._serialized_end=1367
+  _globals['_EXTRACTREQUEST']._serialized_start=1369
+  _globals['_EXTRACTREQUEST']._serialized_end=1400
+  _globals['_LISTSIGNSREQUEST']._serialized_start=1402
+  _globals['_LISTSIGNSREQUEST']._serialized_end=1451
+  _globals['_LISTSIGNSRESPONSE']._serialized_start=1453
+  _globals['_LISTSIGNSRESPONSE']._serialized_end=1490
+  _globals['_GESTUREREQUEST']._serialized_start=1493
+  _globals['_GESTUREREQUEST']._serialized_end=1624
+  _globals['_GESTURECONFIG']._serialized_start=1626
+  _globals['_GESTURECONFIG']._serialized_end=1747
+  _globals['_TIMEDWORD']._serialized_start=1749
+  _globals['_TIMEDWORD']._serialized_end=1808
+  _globals['_SIGNSTREAM']._serialized_start=2013
+  _globals['_SIGNSTREAM']._serialized_end=2433
 # @@protoc_insertion_point(module_scope)

@@ -29,6 +29,7 @@ class FrameKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIGN: _ClassVar[FrameKind]
     TRANSITION: _ClassVar[FrameKind]
     INSERTED: _ClassVar[FrameKind]
+    GESTURE: _ClassVar[FrameKind]
 JPEG: Encoding
 PNG: Encoding
 RAW_RGB: Encoding
@@ -41,6 +42,7 @@ NEURAL: Renderer
 SIGN: FrameKind
 TRANSITION: FrameKind
 INSERTED: FrameKind
+GESTURE: FrameKind
 
 class SynthesizeRequest(_message.Message):
     __slots__ = ("config", "sign_id", "text")
@@ -61,7 +63,7 @@ class RetargetRequest(_message.Message):
     def __init__(self, config: _Optional[_Union[SessionConfig, _Mapping]] = ..., image: _Optional[bytes] = ...) -> None: ...
 
 class SessionConfig(_message.Message):
-    __slots__ = ("style_image", "num_interpolation", "num_insert_interpolation", "encoding", "width", "height", "pacing", "fps", "include_keypoints", "renderer", "normalization", "transition", "keypoint_filter", "fingerspell")
+    __slots__ = ("style_image", "num_interpolation", "num_insert_interpolation", "encoding", "width", "height", "pacing", "fps", "include_keypoints", "renderer", "normalization", "transition", "keypoint_filter", "fingerspell", "neural_model", "neural_steps", "seed")
     STYLE_IMAGE_FIELD_NUMBER: _ClassVar[int]
     NUM_INTERPOLATION_FIELD_NUMBER: _ClassVar[int]
     NUM_INSERT_INTERPOLATION_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +78,9 @@ class SessionConfig(_message.Message):
     TRANSITION_FIELD_NUMBER: _ClassVar[int]
     KEYPOINT_FILTER_FIELD_NUMBER: _ClassVar[int]
     FINGERSPELL_FIELD_NUMBER: _ClassVar[int]
+    NEURAL_MODEL_FIELD_NUMBER: _ClassVar[int]
+    NEURAL_STEPS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
     style_image: bytes
     num_interpolation: int
     num_insert_interpolation: int
@@ -90,7 +95,10 @@ class SessionConfig(_message.Message):
     transition: str
     keypoint_filter: str
     fingerspell: str
-    def __init__(self, style_image: _Optional[bytes] = ..., num_interpolation: _Optional[int] = ..., num_insert_interpolation: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pacing: _Optional[_Union[Pacing, str]] = ..., fps: _Optional[float] = ..., include_keypoints: bool = ..., renderer: _Optional[_Union[Renderer, str]] = ..., normalization: _Optional[str] = ..., transition: _Optional[str] = ..., keypoint_filter: _Optional[str] = ..., fingerspell: _Optional[str] = ...) -> None: ...
+    neural_model: str
+    neural_steps: int
+    seed: int
+    def __init__(self, style_image: _Optional[bytes] = ..., num_interpolation: _Optional[int] = ..., num_insert_interpolation: _Optional[int] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., pacing: _Optional[_Union[Pacing, str]] = ..., fps: _Optional[float] = ..., include_keypoints: bool = ..., renderer: _Optional[_Union[Renderer, str]] = ..., normalization: _Optional[str] = ..., transition: _Optional[str] = ..., keypoint_filter: _Optional[str] = ..., fingerspell: _Optional[str] = ..., neural_model: _Optional[str] = ..., neural_steps: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class SynthesizeResponse(_message.Message):
     __slots__ = ("frame", "notice")
@@ -101,7 +109,7 @@ class SynthesizeResponse(_message.Message):
     def __init__(self, frame: _Optional[_Union[Frame, _Mapping]] = ..., notice: _Optional[_Union[Notice, _Mapping]] = ...) -> None: ...
 
 class Frame(_message.Message):
-    __slots__ = ("index", "sign_id", "kind", "image", "encoding", "width", "height", "keypoints", "fps")
+    __slots__ = ("index", "sign_id", "kind", "image", "encoding", "width", "height", "keypoints", "fps", "seed", "renderer", "neural_steps")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     SIGN_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +119,9 @@ class Frame(_message.Message):
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     KEYPOINTS_FIELD_NUMBER: _ClassVar[int]
     FPS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    RENDERER_FIELD_NUMBER: _ClassVar[int]
+    NEURAL_STEPS_FIELD_NUMBER: _ClassVar[int]
     index: int
     sign_id: str
     kind: FrameKind
@@ -120,7 +131,10 @@ class Frame(_message.Message):
     height: int
     keypoints: Keypoints
     fps: float
-    def __init__(self, index: _Optional[int] = ..., sign_id: _Optional[str] = ..., kind: _Optional[_Union[FrameKind, str]] = ..., image: _Optional[bytes] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., keypoints: _Optional[_Union[Keypoints, _Mapping]] = ..., fps: _Optional[float] = ...) -> None: ...
+    seed: int
+    renderer: Renderer
+    neural_steps: int
+    def __init__(self, index: _Optional[int] = ..., sign_id: _Optional[str] = ..., kind: _Optional[_Union[FrameKind, str]] = ..., image: _Optional[bytes] = ..., encoding: _Optional[_Union[Encoding, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., keypoints: _Optional[_Union[Keypoints, _Mapping]] = ..., fps: _Optional[float] = ..., seed: _Optional[int] = ..., renderer: _Optional[_Union[Renderer, str]] = ..., neural_steps: _Optional[int] = ...) -> None: ...
 
 class Notice(_message.Message):
     __slots__ = ("code", "sign_id", "message")
@@ -169,3 +183,35 @@ class ListSignsResponse(_message.Message):
     SIGN_IDS_FIELD_NUMBER: _ClassVar[int]
     sign_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, sign_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GestureRequest(_message.Message):
+    __slots__ = ("config", "audio", "word")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    WORD_FIELD_NUMBER: _ClassVar[int]
+    config: GestureConfig
+    audio: bytes
+    word: TimedWord
+    def __init__(self, config: _Optional[_Union[GestureConfig, _Mapping]] = ..., audio: _Optional[bytes] = ..., word: _Optional[_Union[TimedWord, _Mapping]] = ...) -> None: ...
+
+class GestureConfig(_message.Message):
+    __slots__ = ("session", "source", "lookahead_ms", "sample_rate")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LOOKAHEAD_MS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    session: SessionConfig
+    source: str
+    lookahead_ms: int
+    sample_rate: int
+    def __init__(self, session: _Optional[_Union[SessionConfig, _Mapping]] = ..., source: _Optional[str] = ..., lookahead_ms: _Optional[int] = ..., sample_rate: _Optional[int] = ...) -> None: ...
+
+class TimedWord(_message.Message):
+    __slots__ = ("text", "start_ms", "end_ms")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    START_MS_FIELD_NUMBER: _ClassVar[int]
+    END_MS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    start_ms: int
+    end_ms: int
+    def __init__(self, text: _Optional[str] = ..., start_ms: _Optional[int] = ..., end_ms: _Optional[int] = ...) -> None: ...

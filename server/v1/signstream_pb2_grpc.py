@@ -34,6 +34,11 @@ class SignStreamStub(object):
                 request_serializer=signstream_dot_v1_dot_signstream__pb2.ListSignsRequest.SerializeToString,
                 response_deserializer=signstream_dot_v1_dot_signstream__pb2.ListSignsResponse.FromString,
                 )
+        self.Gesture = channel.stream_stream(
+                '/signstream.v1.SignStream/Gesture',
+                request_serializer=signstream_dot_v1_dot_signstream__pb2.GestureRequest.SerializeToString,
+                response_deserializer=signstream_dot_v1_dot_signstream__pb2.SynthesizeResponse.FromString,
+                )
 
 
 class SignStreamServicer(object):
@@ -68,6 +73,15 @@ class SignStreamServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Gesture(self, request_iterator, context):
+        """Co-speech gestures. First message: a GestureConfig; then PCM16 mono 16 kHz audio chunks (at most
+        0.5 s each) and optional timed words. Frames of kind GESTURE stream back while audio arrives; the
+        call ends OK after the client half-closes and every frame is out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SignStreamServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -90,6 +104,11 @@ def add_SignStreamServicer_to_server(servicer, server):
                     servicer.ListSigns,
                     request_deserializer=signstream_dot_v1_dot_signstream__pb2.ListSignsRequest.FromString,
                     response_serializer=signstream_dot_v1_dot_signstream__pb2.ListSignsResponse.SerializeToString,
+            ),
+            'Gesture': grpc.stream_stream_rpc_method_handler(
+                    servicer.Gesture,
+                    request_deserializer=signstream_dot_v1_dot_signstream__pb2.GestureRequest.FromString,
+                    response_serializer=signstream_dot_v1_dot_signstream__pb2.SynthesizeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -166,5 +185,22 @@ class SignStream(object):
         return grpc.experimental.unary_unary(request, target, '/signstream.v1.SignStream/ListSigns',
             signstream_dot_v1_dot_signstream__pb2.ListSignsRequest.SerializeToString,
             signstream_dot_v1_dot_signstream__pb2.ListSignsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Gesture(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(request_iterator, target, '/signstream.v1.SignStream/Gesture',
+            signstream_dot_v1_dot_signstream__pb2.GestureRequest.SerializeToString,
+            signstream_dot_v1_dot_signstream__pb2.SynthesizeResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
