@@ -20,6 +20,7 @@ import os
 import signal
 
 from signstream.extract.remote import TritonExtractor
+from signstream.extract.replicas import parse_triton_urls
 from signstream.gateway.app import Gateway, GatewayOptions
 from signstream.web.app import WebOptions
 from signstream.metrics import MetricsServer
@@ -49,8 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"gRPC port (default {DEFAULT_PORT}; 0 = any free)")
     p.add_argument("--metrics-port", type=int, default=DEFAULT_METRICS_PORT,
                    help=f"Prometheus /metrics port (default {DEFAULT_METRICS_PORT}; -1 = off)")
-    p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
-                   help="use this running Triton (gRPC) instead of starting one")
+    p.add_argument("--triton-url", default=None, metavar="URL[,URL...]",
+                   help="use these running Tritons (gRPC) instead of starting one: HOST:PORT, dns:///NAME:PORT "
+                        "(every address of NAME, round robin), or a comma-separated list; each extraction goes to "
+                        "the next replica in turn and is retried on another when one is not there")
     p.add_argument("--wholebody", choices=("auto", "on", "off"), default="auto",
                    help="body/hands/face from YOLOX+DWPose (auto = when Triton has it)")
     p.add_argument("--workers", type=int, default=0,
@@ -310,6 +313,10 @@ def run(args: argparse.Namespace) -> int:
     if args.processes > 1 and args.web_port == 0:
         args = argparse.Namespace(**{**vars(args), "web_port": free_port(args.host)})
     if args.triton_url:
+        try:
+            parse_triton_urls(args.triton_url)
+        except InvalidArgument as exc:
+            raise SystemExit(f"signstream serve: --triton-url: {exc.message}") from exc
         asyncio.run(_serve_all(args, args.triton_url))
         print("gateway stopped", flush=True)
         return 0

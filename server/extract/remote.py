@@ -16,6 +16,7 @@ from tritonclient.utils import InferenceServerException
 
 from signstream.errors import ExtractionFailed, TritonUnavailable
 from signstream.extract.holistic import HOLISTIC_VERSION, HolisticArrays
+from signstream.extract.replicas import Replica, ReplicaPool, channel_args_for, parse_triton_urls
 from signstream.render.encode import check_rgb
 from signstream.triton.parameters import DIGEST_PARAMETER
 
@@ -39,46 +40,53 @@ def _image_input(rgb: np.ndarray) -> triton_aio.InferInput:
     return tensor
 
 
-def _is_unavailable(exc: InferenceServerException) -> bool:
+def _is_unavailable(exc: Exception) -> bool:
+    """Whether a call failed because Triton was not there (not because it refused the request)."""
+    if not isinstance(exc, InferenceServerException):
+        return False
     status = (exc.status() or "").upper()
     return "UNAVAILABLE" in status or "DEADLINE" in status or "CANCELLED" in status
 
 
 class TritonExtractor:
-    """Extraction through a running Triton at `url` (host:port of its gRPC endpoint).
+    """Extraction through running Tritons at `url`: the gRPC endpoint `host:port`, `dns:///name:port`, or a
+    comma-separated list of them (signstream.extract.replicas: each request to the next replica in
+    turn, retried on another when one is not there).
 
         async with TritonExtractor("127.0.0.1:8001") as extractor:
             frame = await extractor.extract(rgb)
 
-    `wholebody=None` uses it when Triton has it ready; True requires it; False never uses it.
+    `wholebody=None` uses it when Triton has it ready; True requires it; False never uses it. Every
+    replica is expected to serve the same models; the first one ready at start decides.
     """
 
     def __init__(self, url: str, *, wholebody: bool | None = None, timeout: float = 60.0):
-        self.url = url
+        self.urls = parse_triton_urls(url)
+        self.url = ",".join(self.urls)
         self.timeout = timeout
         self._want_wholebody = wholebody
         self.uses_wholebody = False
         self._weights = ""
-        self._client: triton_aio.InferenceServerClient | None = None
+        self._pool: ReplicaPool[triton_aio.InferenceServerClient] | None = None
 
     @property
     def version(self) -> str:
         return f"{HOLISTIC_VERSION}+{WHOLEBODY_VERSION}{self._weights}" if self.uses_wholebody else HOLISTIC_VERSION
 
     async def start(self) -> "TritonExtractor":
-        if self._client is not None:
+        if self._pool is not None:
             return self
-        self._client = triton_aio.InferenceServerClient(self.url, channel_args=CHANNEL_ARGS)
+        self._pool = ReplicaPool([Replica(url, triton_aio.InferenceServerClient(
+            url, channel_args=CHANNEL_ARGS + channel_args_for(url))) for url in self.urls])
         try:
-            if not await self._model_ready(HOLISTIC_MODEL):
-                raise TritonUnavailable(f"Triton at {self.url} does not serve `{HOLISTIC_MODEL}` (not ready); "
-                                        "start it with `signstream triton` and check its log")
-            wholebody_ready = self._want_wholebody is not False and await self._model_ready(WHOLEBODY_MODEL)
+            first = await self._first_ready()
+            wholebody_ready = self._want_wholebody is not False and await self._model_ready(first, WHOLEBODY_MODEL)
             if self._want_wholebody and not wholebody_ready:
-                raise TritonUnavailable(f"Triton at {self.url} has no ready `{WHOLEBODY_MODEL}` model: its "
+                raise TritonUnavailable(f"Triton at {first.url} has no ready `{WHOLEBODY_MODEL}` model: its "
                                         "YOLOX/DWPose weights are missing (see README, 'Adding real weights')")
             if wholebody_ready:
-                self._weights = "".join([f"/{name}:{await self._weights_digest(name)}" for name in WHOLEBODY_NETWORKS])
+                self._weights = "".join([f"/{name}:{await self._weights_digest(first, name)}"
+                                         for name in WHOLEBODY_NETWORKS])
         except BaseException:
             await self.close()
             raise
@@ -87,38 +95,75 @@ class TritonExtractor:
                  WHOLEBODY_MODEL if wholebody_ready else f"{HOLISTIC_MODEL} (wholebody not loaded)")
         return self
 
+    async def _first_ready(self) -> Replica:
+        """The first replica serving `holistic`; the others not ready yet are marked down (tried last,
+        probed by `ready()`). TritonUnavailable when none is."""
+        answers = await asyncio.gather(*(self._model_ready(replica, HOLISTIC_MODEL) for replica in self._pool.replicas),
+                                       return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException) and not isinstance(answer, TritonUnavailable):
+                raise answer
+        first, reasons = None, []
+        for replica, answer in zip(self._pool.replicas, answers):
+            if answer is True:
+                first = first or replica
+                continue
+            reason = answer.message if answer is not False else \
+                f"Triton at {replica.url} does not serve `{HOLISTIC_MODEL}` (not ready)"
+            reasons.append(reason)
+            self._pool.mark_down(replica, reason)
+        if first is None:
+            raise TritonUnavailable(f"{'; '.join(reasons)}; start it with `signstream triton` and check its log")
+        return first
+
     async def ready(self) -> bool:
-        """Whether Triton answers and `holistic` is ready now (for health; never raises)."""
-        if self._client is None:
-            return False
-        try:
-            return bool(await self._client.is_model_ready(HOLISTIC_MODEL, client_timeout=READY_TIMEOUT_S))
-        except Exception:  # noqa: BLE001 - any failure to answer means not ready
+        """Whether some replica answers and has `holistic` ready now (for health; never raises). Probes
+        every replica: one found ready again takes its turn at once, one found gone is marked down."""
+        if self._pool is None:
             return False
 
-    async def _model_ready(self, model: str) -> bool:
+        async def probe(replica: Replica) -> bool:
+            try:
+                return bool(await replica.client.is_model_ready(HOLISTIC_MODEL, client_timeout=READY_TIMEOUT_S))
+            except Exception:  # noqa: BLE001 - any failure to answer means not ready
+                return False
+
+        pool = self._pool
+        answers = await asyncio.gather(*(probe(replica) for replica in pool.replicas))
+        for replica, answer in zip(pool.replicas, answers):
+            if answer:
+                pool.mark_up(replica)
+            elif not replica.many and not pool.is_down(replica):
+                pool.mark_down(replica, "health probe")
+        return any(answers)
+
+    async def _model_ready(self, replica: Replica, model: str) -> bool:
         try:
-            return bool(await self._client.is_model_ready(model))
+            return bool(await replica.client.is_model_ready(model))
         except InferenceServerException as exc:
-            raise TritonUnavailable(f"cannot reach Triton at {self.url}: {exc.message()}") from exc
+            raise TritonUnavailable(f"cannot reach Triton at {replica.url}: {exc.message()}") from exc
 
-    async def _weights_digest(self, model: str) -> str:
+    async def _weights_digest(self, replica: Replica, model: str) -> str:
         """The weights digest `signstream triton` put in the model's config ("?" if another launcher
         started this Triton: then swapping weight files is not noticed)."""
         try:
-            config = await self._client.get_model_config(model, as_json=True)
+            config = await replica.client.get_model_config(model, as_json=True)
         except InferenceServerException as exc:
-            raise TritonUnavailable(f"cannot read `{model}`'s config from Triton at {self.url}: {exc.message()}") from exc
+            raise TritonUnavailable(f"cannot read `{model}`'s config from Triton at {replica.url}: "
+                                    f"{exc.message()}") from exc
         return config.get("config", {}).get("parameters", {}).get(DIGEST_PARAMETER, {}).get("string_value", "?")
 
     async def _infer(self, model: str, rgb: np.ndarray, outputs: tuple[str, ...]) -> list[np.ndarray]:
-        if self._client is None:
+        if self._pool is None:
             raise TritonUnavailable("TritonExtractor is not started; use `async with` or `await start()`")
+        inputs = [_image_input(rgb)]
+        requested = [triton_aio.InferRequestedOutput(name) for name in outputs]
+
+        async def infer(replica: Replica):
+            return await replica.client.infer(model, inputs, outputs=requested, client_timeout=self.timeout)
+
         try:
-            result = await self._client.infer(
-                model, [_image_input(rgb)],
-                outputs=[triton_aio.InferRequestedOutput(name) for name in outputs],
-                client_timeout=self.timeout)
+            result = await self._pool.call(infer, retryable=_is_unavailable)
         except InferenceServerException as exc:
             if _is_unavailable(exc):
                 raise TritonUnavailable(f"Triton at {self.url} did not answer `{model}`: {exc.message()}") from exc
@@ -147,9 +192,9 @@ class TritonExtractor:
         return merge_wholebody(arrays.to_frame(), keypoints, scores, width, height)
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.gather(*(replica.client.close() for replica in pool.replicas))
 
     async def __aenter__(self) -> "TritonExtractor":
         return await self.start()
