@@ -34,6 +34,9 @@ from signstream.web.app import WebOptions, WebServer
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SignStream"].full_name     # "signstream.v1.SignStream"
+# grpc.health.v1 name that is SERVING for as long as the port answers, draining included: what a liveness
+# probe asks (readiness asks "", NOT_SERVING while Triton is down or the gateway drains).
+LIVENESS_SERVICE = "liveness"
 MAX_RECEIVE_BYTES = 16 * 1024 * 1024     # one style image or video frame per message
 MAX_SEND_BYTES = 64 * 1024 * 1024        # one RAW_RGB frame of 4096 x 4096 is 48 MiB
 DRAIN_TAIL_S = 1.0                       # after the streams' drain: unary calls in flight get this long
@@ -111,6 +114,7 @@ class Gateway:
         self.port = (self.server.add_secure_port(address, self.options.tls.credentials()) if self.options.tls
                      else self.server.add_insecure_port(address))
         await self.server.start()
+        await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         log.info("gateway listening on %s:%d (NOT_SERVING until ready)", self.options.host, self.port)
         if self.options.web is not None:
             self.web = WebServer(self.core, self.options.web, self.options.host, self.options.max_receive_bytes,
