@@ -9,7 +9,8 @@ RESULTS ?= results
 DEMO_SIGNS ?= ¶hello ¶name ¶sign ¶learn ¶thank-you ¶friend
 # Debian packages the wheels need at run time: OpenGL/GLib for opencv-contrib and mediapipe;
 # libpython3.11 for Triton's python-backend stub; libb64 for perf_analyzer (tritonclient wheel);
-# chromium for the browser viewer's tests (Playwright drives it; it never downloads a browser).
+# chromium for the browser viewer's tests (Playwright drives it; it never downloads a browser);
+# nginx, the L7 gRPC balancer of the multi-node rehearsal (tests/e2e/test_multinode.py; never started as a service).
 
 .PHONY: install system-deps demo test clean
 
@@ -22,6 +23,7 @@ system-deps:
 	ldconfig -p | grep -q 'libpython3.11.so.1.0 ' || missing="$$missing libpython3.11"; \
 	ldconfig -p | grep -q 'libb64.so.0d ' || missing="$$missing libb64-0d"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v nginx >/dev/null || ls /usr/sbin/nginx >/dev/null 2>&1 || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -40,12 +40,19 @@ def _image_input(rgb: np.ndarray) -> triton_aio.InferInput:
     return tensor
 
 
+# What a Triton that is going away (or not yet up) answers: gone, or its models unloading or loading.
+_GONE_STATUSES = ("UNAVAILABLE", "DEADLINE", "CANCELLED")
+_GONE_MESSAGES = ("unknown model", "has no available versions", "is not ready")
+
+
 def _is_unavailable(exc: Exception) -> bool:
-    """Whether a call failed because Triton was not there (not because it refused the request)."""
+    """Whether a call failed because Triton, or the model on it, was not there (not because it refused
+    the request): another replica may answer it."""
     if not isinstance(exc, InferenceServerException):
         return False
     status = (exc.status() or "").upper()
-    return "UNAVAILABLE" in status or "DEADLINE" in status or "CANCELLED" in status
+    message = (exc.message() or "").lower()
+    return any(s in status for s in _GONE_STATUSES) or any(m in message for m in _GONE_MESSAGES)
 
 
 class TritonExtractor:
