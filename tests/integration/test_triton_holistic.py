@@ -148,3 +148,35 @@ def test_bad_requests_batched_with_good_ones_fail_alone(triton):
             assert isinstance(result, InferenceServerException) and "empty" in result.message()
         else:
             assert isinstance(result, np.ndarray) and np.any(result)
+
+
+def test_extraction_over_replicas_skips_one_that_is_not_there(triton):
+    """`host:port` lists and `dns:///` names against the real Triton: a dead replica in the list (port 9)
+    is marked down at start and its turns go to the live one; a dns:/// name (round robin over what
+    `localhost` resolves to) gives the same keypoints as the plain address."""
+    rgb = PHOTOS["grace_hopper"]()
+    port = triton.grpc_url.rsplit(":", 1)[1]
+
+    async def main():
+        async with TritonExtractor(triton.grpc_url, wholebody=False) as plain:
+            expected = await plain.extract(rgb)
+        async with TritonExtractor(f"127.0.0.1:9,{triton.grpc_url}", wholebody=False, timeout=5) as listed:
+            frames = [await listed.extract(rgb) for _ in range(4)]        # two of them were the dead one's turn
+            ready = await listed.ready()
+        async with TritonExtractor(f"dns:///localhost:{port}", wholebody=False) as named:
+            frames.append(await named.extract(rgb))
+        return expected, frames, ready
+
+    expected, frames, ready = asyncio.run(main())
+    assert ready
+    for frame in frames:
+        np.testing.assert_array_equal(frame, expected)
+
+
+def test_a_list_with_no_live_replica_names_every_one():
+    async def attempt():
+        async with TritonExtractor("127.0.0.1:9,127.0.0.1:7", timeout=2):
+            pass
+
+    with pytest.raises(TritonUnavailable, match=r"127\.0\.0\.1:9.*127\.0\.0\.1:7"):
+        asyncio.run(attempt())
