@@ -4,7 +4,8 @@ HTTP/2, what ingress-nginx does) in front of 2 `signstream serve` gateways that 
 their extractions over both Tritons; a gateway taken out of the balancer and sent SIGTERM drains its
 streams while new ones go to the other; a Triton killed mid-traffic costs retries, never a stream.
 
-The tests run in order on one set of processes (each later test starts from what the one before left).
+The tests run in order on one set of processes (each later test starts from what the one before left);
+the last one brings the killed Triton back.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from signstream.pipeline import SynthesisOptions, output_length
 from signstream.v1 import signstream_pb2 as pb
 from tests.support.nginx import GrpcBalancer, nginx_binary
 from tests.support.photos import grace_hopper
-from tests.support.processes import READY_TIMEOUT_S
+from tests.support.processes import READY_TIMEOUT_S, started
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="needs Debian's nginx (make system-deps)")
 
@@ -47,8 +48,8 @@ def _photo(i: int) -> bytes:
     return cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
 
 
-def _triton(work, i: int) -> tuple[SignstreamProcess, dict[str, int]]:
-    ports = {"grpc": free_port(), "http": free_port(), "metrics": free_port()}
+def _triton(work, i: int, ports: dict[str, int] | None = None) -> tuple[SignstreamProcess, dict[str, int]]:
+    ports = ports or {"grpc": free_port(), "http": free_port(), "metrics": free_port()}
     return SignstreamProcess(["triton", "--grpc-port", str(ports["grpc"]), "--http-port", str(ports["http"]),
                               "--metrics-port", str(ports["metrics"]), "--quiet",
                               "--triton-log-file", str(work / f"triton{i}.log")],
@@ -90,7 +91,7 @@ def box(demo_lexicon_dir, tmp_path_factory):
         yield {"balancer": balancer, "upstreams": upstreams,
                "gateways": [p for p, _, _ in gateways],
                "gateway_metrics": [f"http://127.0.0.1:{m}/metrics" for _, _, m in gateways],
-               "tritons": [p for p, _ in tritons], "triton_grpc": [ports["grpc"] for _, ports in tritons],
+               "tritons": [p for p, _ in tritons], "triton_ports": [ports for _, ports in tritons], "work": work,
                "triton_metrics": [f"http://127.0.0.1:{ports['metrics']}/metrics" for _, ports in tritons]}
 
 
@@ -182,5 +183,21 @@ def test_a_triton_killed_mid_traffic_costs_no_stream(box):
         reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
     staying = box["gateways"][1]
-    assert f"Triton replica 127.0.0.1:{box['triton_grpc'][0]} is not answering" in staying.output
+    assert f"Triton replica 127.0.0.1:{box['triton_ports'][0]['grpc']} is not answering" in staying.output
     assert killed.process.wait(timeout=30) != 0 and "tritonserver exited on its own" in killed.output
+
+
+def test_a_triton_coming_back_takes_its_turns_again(box):
+    """The killed Triton restarted on its address: the gateway's health probe finds it ready and it gets
+    its share of the extractions again, while the streams go on as before."""
+    revived, ports = _triton(box["work"], 2, box["triton_ports"][0])
+    with started(revived, drain=True):
+        url = box["triton_metrics"][0]
+        staying = box["gateways"][1]
+        deadline = time.monotonic() + 30
+        while "Triton replica 127.0.0.1:%d answers again" % ports["grpc"] not in staying.output:
+            assert time.monotonic() < deadline, staying.output[-2000:]
+            time.sleep(0.2)
+        frames = asyncio.run(_streams(box["balancer"].target, 8, ["¶hello"]))
+        assert frames == [output_length([LENGTHS["¶hello"]], N, 0)] * 8
+        assert _holistic_successes(url) >= 3                    # a new process: counted from 0
