@@ -22,7 +22,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from signstream.bench.promtext import scrape
+from signstream.bench.promtext import scrape, value
 from signstream.clients.client import SignStreamClient
 from signstream.clients.process import SignstreamProcess
 from signstream.lexicon.demo import demo_signs
@@ -101,12 +101,21 @@ def _streams_total(url: str) -> float:
 
 
 def _streams_open(url: str) -> float:
-    return scrape(url).get(("signstream_streams_open", frozenset({("rpc", "Synthesize")})), 0.0)
+    return value(scrape(url), "signstream_streams_open", rpc="Synthesize")
 
 
 def _holistic_successes(url: str) -> float:
     return sum(v for (name, labels), v in scrape(url).items()
                if name == "nv_inference_request_success" and ("model", "holistic") in labels)
+
+
+def _probes(target: str) -> tuple[str, str]:
+    """What a kubelet's gRPC readiness ("") and liveness ("liveness") probes get from a gateway now."""
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        return tuple(health_pb2.HealthCheckResponse.ServingStatus.Name(
+            stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status)
+            for service in ("", "liveness"))
 
 
 async def _stream(target: str, i: int, signs: list[str], **config) -> int:
@@ -143,17 +152,19 @@ def test_a_gateway_leaving_drains_its_streams_and_new_ones_go_to_the_other(box):
         held = asyncio.gather(*(_stream(balancer.target, 20 + i, signs, pacing=pb.REALTIME, fps=25)
                                 for i in range(6)))
         deadline = time.monotonic() + 60
-        while [_streams_open(u) for u in urls] != [3, 3]:                 # nginx: round robin
-            assert time.monotonic() < deadline, [_streams_open(u) for u in urls]
+        while sum(now := [_streams_open(u) for u in urls]) < 6 or min(now) < 1:   # all open, on both
+            assert time.monotonic() < deadline, now
             await asyncio.sleep(0.1)
         await asyncio.to_thread(balancer.set_upstreams, box["upstreams"][1:])
         leaving_before, staying_before = _streams_total(urls[0]), _streams_total(urls[1])
         leaving.process.send_signal(signal.SIGTERM)
         fresh = await _streams(balancer.target, 4, ["¶hello"])           # while the first one drains
         new_on = (_streams_total(urls[0]) - leaving_before, _streams_total(urls[1]) - staying_before)
-        return await held, fresh, new_on
+        probes = await asyncio.to_thread(_probes, box["upstreams"][0])
+        return await held, fresh, new_on, probes
 
-    held, fresh, new_on = asyncio.run(main())
+    held, fresh, new_on, probes = asyncio.run(main())
+    assert probes == ("NOT_SERVING", "SERVING")          # readiness says go away; liveness: do not restart it
     assert held == [expected] * 6                                          # every stream whole
     assert fresh == [output_length([LENGTHS["¶hello"]], N, 0)] * 4
     assert new_on == (0, 4), new_on
