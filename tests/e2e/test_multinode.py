@@ -33,8 +33,6 @@ from tests.support.nginx import GrpcBalancer, nginx_binary
 from tests.support.photos import grace_hopper
 from tests.support.processes import READY_TIMEOUT_S, started
 
-pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="needs Debian's nginx (make system-deps)")
-
 GRACE_S = 30
 LENGTHS = {f"¶{s.sign_id}": len(s.frames) for s in demo_signs()}
 N = SynthesisOptions().num_interpolation
@@ -75,6 +73,8 @@ def _start_all(processes: list[SignstreamProcess]) -> None:
 
 @pytest.fixture(scope="module")
 def box(demo_lexicon_dir, tmp_path_factory):
+    if nginx_binary() is None:
+        pytest.fail("no nginx on PATH or at /usr/sbin/nginx: `make system-deps` installs Debian's nginx")
     work = tmp_path_factory.mktemp("multinode")
     with contextlib.ExitStack() as stack:
         tritons = [_triton(work, i) for i in range(2)]
