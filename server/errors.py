@@ -132,6 +132,15 @@ class RendererFailed(SignStreamError):
     status = "UNAVAILABLE"
 
 
+class RendererUnavailable(SignStreamError):
+    """A NEURAL stream was asked for where it cannot render: this gateway has no Triton (it extracts
+    in-process), or the Triton it uses has no ready `renderer` / `pose2img` model (its weights are
+    missing). SKELETON streams are unaffected."""
+
+    code = "RENDERER_UNAVAILABLE"
+    status = "FAILED_PRECONDITION"
+
+
 class FrameDropped(SignStreamError):
     """A frame being rendered was dropped because its stream ended or its request was cancelled."""
 

@@ -48,6 +48,7 @@ class StreamLimits:
     max_streams: int = SERVER_MAX_STREAMS   # open Synthesize/Retarget streams; beyond: RESOURCE_EXHAUSTED
     frame_memory_bytes: int = FRAME_MEMORY_MIB * MIB   # frames rendered but not yet sent; beyond: RESOURCE_EXHAUSTED
     max_extractions: int = 0          # images decoded + extracted at once (0: one per two cores, at least 1)
+    max_neural_streams: int = 16      # open NEURAL streams (renderer capacity on Triton); beyond: RESOURCE_EXHAUSTED
     retry_after_s: float = 1.0        # the retry hint sent with RESOURCE_EXHAUSTED
     max_signs: int = 10_000           # sign IDs (or Retarget frames) per stream
     idle_timeout_s: float = 60.0      # no request while nothing is left to send
@@ -55,7 +56,7 @@ class StreamLimits:
     max_stream_s: float = 3600.0      # a stream's whole life
 
     def validated(self) -> "StreamLimits":
-        for name in ("max_streams", "frame_memory_bytes", "max_extractions", "max_signs", "idle_timeout_s", "send_timeout_s", "max_stream_s", "retry_after_s"):
+        for name in ("max_streams", "frame_memory_bytes", "max_extractions", "max_neural_streams", "max_signs", "idle_timeout_s", "send_timeout_s", "max_stream_s", "retry_after_s"):
             value = getattr(self, name)
             if not value >= 0:
                 raise InvalidArgument(f"{name} must be 0 (off) or more, got {value}", field=name)

@@ -19,6 +19,9 @@ class FrameOut:
     height: int
     keypoints: np.ndarray | None     # packed (K, 3) when asked for
     fps: float = 0.0                 # the stream's frame rate
+    seed: int = 0                    # NEURAL streams: the seed that drew it (replays the stream)
+    renderer: str = "skeleton"       # what drew it: "neural", or "skeleton" (a degraded NEURAL frame too)
+    neural_steps: int = 0            # NEURAL diffusion: the sampler steps it was drawn with
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ import multiprocessing
 STREAMS = 0              # open Synthesize/Retarget streams
 FRAME_BYTES = 1          # bytes of frames rendered (or being rendered) but not yet taken by the transport
 EXTRACTIONS = 2          # images being decoded and extracted
-_KINDS = 3
+NEURAL_STREAMS = 3       # open streams rendering NEURAL (each holds renderer capacity on Triton)
+_KINDS = 4
 
 
 class ServerCounts:

@@ -17,10 +17,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 
+import cv2
 import numpy as np
 
 from signstream.cpu_pool import run_at
-from signstream.errors import CorruptClip, InvalidArgument, InvalidImage, InvalidSignId, LexiconNotFound, StoreUnavailable, UnknownSign
+from signstream.errors import (CorruptClip, InvalidArgument, InvalidImage, InvalidSignId, LexiconNotFound,
+                               RendererUnavailable, StoreUnavailable, UnknownSign)
 from signstream.extract.base import FrameExtractor
 from signstream.extract.bounded import extract_encoded
 from signstream.frame_writer import FrameWriter, Observer, ignore, timed
@@ -31,12 +33,16 @@ from signstream.outputs import FrameOut, NoticeOut, Output
 from signstream.pipeline import NORMALIZERS, Chunk, FrameKind, Sentence
 from signstream.render.encoder import open_encoder
 from signstream.render.video import frame_rate_from_clips
+from signstream.names import Pacing, Renderer
+from signstream.render.adaptive import AdaptiveRenderer
+from signstream.render.neural_backend import NeuralBackend, NeuralLease
 from signstream.render.renderer import open_renderer
 from signstream.spec import DEFAULT_FPS, SessionSpec, check_frame_size, load_style
-from signstream.style import Style
+from signstream.style import Style, decode_style_image
 from signstream.text import Step, Text, gloss_message, staged
 
 MAX_SIGN_ID_ECHO = 200               # characters of a bad sign ID repeated back in a Notice
+STAND_IN_NOTICE = "STAND_IN_WEIGHTS"  # a NEURAL stream on random-weight stand-ins: its frames are noise
 
 
 class _Session:
@@ -54,23 +60,72 @@ class _Session:
         self.observe = observe
         self.frames_out = 0              # the stream index of the next frame
         self._writer: FrameWriter | None = None
+        self.neural: NeuralLease | None = None   # a NEURAL stream's renderer slot (attach_neural)
+        self._reference: np.ndarray | None = None
+        self._first_render_at: float | None = None
+
+    async def attach_neural(self, backend: NeuralBackend | None) -> None:
+        """A NEURAL stream: admit it to the renderer (its slot, its Triton, its seed) and decode its
+        reference photo at the canvas size. Refused with the reason when it cannot render."""
+        if backend is None:
+            raise RendererUnavailable("renderer NEURAL is not available here (no Triton to render on); use "
+                                      "renderer SKELETON, or a gateway started with --triton-url", field="renderer")
+        self.neural = await backend.lease(self.spec.neural_model, self.spec.steps, self.spec.seed)
+        try:
+            self._reference = await asyncio.to_thread(self._decode_reference)
+        except BaseException:
+            self.neural.release()
+            raise
+
+    def _decode_reference(self) -> np.ndarray:
+        rgb = decode_style_image(self.spec.style_image)
+        size = (self.style.width, self.style.height)
+        return rgb if rgb.shape[1::-1] == size else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+    def playout_wait(self) -> float:
+        """REALTIME NEURAL streams: seconds the first frame still waits so that playback starts with the
+        next batch rendered too (the lease's playout delay, from the stream's first render); 0 else."""
+        if self.neural is None or self._first_render_at is None:
+            return 0.0
+        return max(0.0, self._first_render_at + self.neural.playout_delay_s - asyncio.get_running_loop().time())
 
     def _frame_writer(self) -> FrameWriter:
         if self._writer is None:
             width, height = self.style.width, self.style.height
             encoder = open_encoder(self.spec.encoding, width, height, self.fps)
-            renderer = open_renderer(self.spec.renderer, width, height) if encoder is not None else None
+            if encoder is None:
+                renderer = None
+            elif self.neural is not None:
+                renderer = self.neural.renderer(width, height, self.fps, self._reference,
+                                                realtime=self.spec.pacing == Pacing.REALTIME)
+            else:
+                renderer = open_renderer(self.spec.renderer, width, height)
             self._writer = FrameWriter(renderer, encoder, self.executor, self.observe, budget=self.budget)
         return self._writer
 
-    async def _frames(self, sign_id: str, frames: np.ndarray, kinds: np.ndarray) -> AsyncIterator[FrameOut]:
-        """FrameOuts of these frames, drawn and encoded, in order."""
+    async def _frames(self, sign_id: str, frames: np.ndarray, kinds: np.ndarray) -> AsyncIterator[Output]:
+        """FrameOuts of these frames, drawn and encoded, in order; a NEURAL stream's Notices (stand-in
+        weights, degraded or recovered rendering) before the frame they concern."""
         writer = self._frame_writer()
+        adaptive = writer.renderer if isinstance(writer.renderer, AdaptiveRenderer) else None
+        if self.neural is not None and self._first_render_at is None:
+            self._first_render_at = asyncio.get_running_loop().time()
+            if self.neural.noise:
+                yield NoticeOut(STAND_IN_NOTICE, "", f"the neural models on Triton at {self.neural.url} are "
+                                "random-weight stand-ins: this stream's NEURAL frames are NOISE, not pictures "
+                                "(real weights: README, 'Real NEURAL weights')")
+        seed = self.neural.seed if self.neural is not None else 0
         i = 0
         async for image in writer.images(frames):
+            renderer, steps = Renderer.SKELETON.value, 0
+            if adaptive is not None:
+                made = adaptive.made.popleft()
+                renderer, steps = made.renderer, made.steps
+                if made.notice is not None:
+                    yield NoticeOut(made.notice[0], "", made.notice[1])
             keypoints = frames[i] if self.spec.wants_keypoints else None
             yield FrameOut(self.frames_out, sign_id, FrameKind(int(kinds[i])), image, self.spec.encoding,
-                           self.style.width, self.style.height, keypoints, self.fps)
+                           self.style.width, self.style.height, keypoints, self.fps, seed, str(renderer), steps)
             self.frames_out += 1
             i += 1
 
@@ -90,6 +145,8 @@ class _Session:
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+        if self.neural is not None:
+            self.neural.release()
 
 
 class SynthesisSession(_Session):
@@ -184,15 +241,23 @@ class SynthesisSession(_Session):
                 yield frame
 
 
+async def _opened(session: _Session, spec: SessionSpec, neural: NeuralBackend | None,
+                  budget: FrameBudget | None) -> _Session:
+    session.budget = budget
+    if spec.renderer == Renderer.NEURAL:
+        await session.attach_neural(neural)
+    return session
+
+
 async def open_synthesis(spec: SessionSpec, lexicon: Lexicon, extractor: FrameExtractor,
                          executor: Executor, observe: Observer = ignore,
-                         max_frame_bytes: int | None = None, budget: FrameBudget | None = None) -> SynthesisSession:
+                         max_frame_bytes: int | None = None, budget: FrameBudget | None = None,
+                         neural: NeuralBackend | None = None) -> SynthesisSession:
+    """A Synthesize session; a NEURAL one is admitted to `neural` (its renderer) first."""
     spec = spec.validated()
     style = await timed(observe, "extract", load_style(spec, extractor))
     check_frame_size(spec, style.width, style.height, max_frame_bytes)
-    session = SynthesisSession(spec, style, lexicon, executor, observe)
-    session.budget = budget
-    return session
+    return await _opened(SynthesisSession(spec, style, lexicon, executor, observe), spec, neural, budget)
 
 
 class RetargetSession(_Session):
@@ -240,10 +305,9 @@ class RetargetSession(_Session):
 
 async def open_retarget(spec: SessionSpec, extractor: FrameExtractor, executor: Executor,
                         observe: Observer = ignore, max_frame_bytes: int | None = None,
-                        budget: FrameBudget | None = None) -> RetargetSession:
+                        budget: FrameBudget | None = None, neural: NeuralBackend | None = None) -> RetargetSession:
+    """A Retarget session; a NEURAL one is admitted to `neural` (its renderer) first."""
     spec = spec.validated()
     style = await timed(observe, "extract", load_style(spec, extractor))
     check_frame_size(spec, style.width, style.height, max_frame_bytes)
-    session = RetargetSession(spec, style, extractor, executor, observe)
-    session.budget = budget
-    return session
+    return await _opened(RetargetSession(spec, style, extractor, executor, observe), spec, neural, budget)

@@ -16,8 +16,8 @@ a SignStreamError for a message the transport could not use (a second config, by
 parse): the stream then ends with that error after every frame of the items before it. The core
 owns the rules: the bounded read-ahead queue (a client that floods is slowed by the transport's flow
 control, not buffered), limits (signs per stream; idle, send and lifetime timeouts through the
-guard), the server-wide stream count, frame memory budget and extraction slots (shared by the gateway
-processes through `counts`; every client image is scaled down for the models and extracted under a slot), REALTIME pacing, the smooth-join hold deadline, the end-of-stream flush and the metrics.
+guard), the server-wide stream count and NEURAL renderer slots, frame memory budget and extraction slots (shared by the gateway
+processes through `counts`; every client image is scaled down for the models and extracted under a slot), REALTIME pacing (a NEURAL stream's playout delay first), the smooth-join hold deadline, the end-of-stream flush and the metrics.
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ from signstream.limits import Admission, ExtractionSlots, FrameBudget, StreamLim
 from signstream.names import Pacing
 from signstream.outputs import FrameOut, Output
 from signstream.pacing import Pacer
-from signstream.server_counts import ServerCounts
+from signstream.render.neural_backend import NeuralBackend
+from signstream.server_counts import NEURAL_STREAMS, ServerCounts
 from signstream.session import open_retarget, open_synthesis
 from signstream.spec import SessionSpec
 
@@ -110,13 +111,19 @@ class StreamCore:
 
     def __init__(self, lexicon: Lexicon, extractor: FrameExtractor, executor: Executor, metrics: GatewayMetrics,
                  limits: StreamLimits = StreamLimits(), max_frame_bytes: int | None = None,
-                 counts: ServerCounts | None = None):
+                 counts: ServerCounts | None = None, neural: NeuralBackend | None = None):
+        """`neural`: where NEURAL streams render; by default the Tritons `extractor` talks to (none for
+        in-process extraction: NEURAL configs are then refused, naming why)."""
         self.lexicon = lexicon
         self.executor = executor
         self.metrics = metrics
         self.limits = limits.validated()
         counts = counts or ServerCounts()           # this process alone, unless serve shares one table
         self.admission = Admission(self.limits, counts)
+        self.neural = neural or NeuralBackend.for_extractor(
+            extractor, max_streams=self.limits.max_neural_streams, counts=counts,
+            retry_after_s=self.limits.retry_after_s, observe=metrics.neural)
+        metrics.track_neural(lambda: counts.total(NEURAL_STREAMS), self.limits.max_neural_streams)
         self.budget = FrameBudget(self.limits, counts)
         slots = ExtractionSlots(self.limits, counts)
         self.extractor = BoundedExtractor(extractor, slots)   # clients' images: scaled down, under a slot
@@ -168,9 +175,9 @@ class StreamCore:
     def _open(self, rpc: str, spec: SessionSpec):
         if rpc == "Synthesize":
             return open_synthesis(spec, self.lexicon, self.extractor, self.executor, self.metrics.stage,
-                                  self.max_frame_bytes, self.budget)
+                                  self.max_frame_bytes, self.budget, self.neural)
         return open_retarget(spec, self.extractor, self.executor, self.metrics.stage, self.max_frame_bytes,
-                             self.budget)
+                             self.budget, self.neural)
 
     async def run(self, stream: OpenStream, spec: SessionSpec, items: AsyncIterator) -> AsyncIterator[Output]:
         """The stream's outputs: its session opened on `spec`, then item by item from `items` (read
@@ -227,6 +234,8 @@ class StreamCore:
             async for out in outputs:
                 if isinstance(out, FrameOut):
                     if spec.pacing == Pacing.REALTIME:
+                        if pacer is None and (playout := session.playout_wait()) > 0:
+                            await asyncio.sleep(playout)    # NEURAL: start with the next batch rendered too
                         pacer = pacer or Pacer(session.fps)
                         self.metrics.lateness(await pacer.wait())
                     if received is not None:

@@ -92,6 +92,10 @@ def _add_limit_flags(p: argparse.ArgumentParser) -> None:
                    help="client images (style images, Retarget frames, ExtractKeypoints) decoded and extracted at "
                         "once in the whole server; others wait up to 10 s, then RESOURCE_EXHAUSTED "
                         "(default 0: one per two cores)")
+    p.add_argument("--max-neural-streams", type=int, default=d.max_neural_streams, metavar="N",
+                   help=f"open NEURAL streams for the whole server (the renderer's capacity on Triton: each one past "
+                        f"it would slow every other down); beyond it RESOURCE_EXHAUSTED with a retry hint "
+                        f"(default {d.max_neural_streams}; 0 = no bound)")
     p.add_argument("--max-signs", type=int, default=d.max_signs, metavar="N",
                    help=f"sign IDs (or Retarget frames) per stream (default {d.max_signs:,})")
     p.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s, metavar="S",
@@ -108,7 +112,8 @@ def limits_from_args(args: argparse.Namespace) -> StreamLimits:
     if not args.frame_memory >= 0:
         raise SystemExit(f"signstream serve: --frame-memory must be 0 (off) or more MiB, got {args.frame_memory:g}")
     limits = StreamLimits(max_streams=args.max_streams, frame_memory_bytes=int(args.frame_memory * MIB),
-                          max_extractions=args.max_extractions, max_signs=args.max_signs,
+                          max_extractions=args.max_extractions, max_neural_streams=args.max_neural_streams,
+                          max_signs=args.max_signs,
                           idle_timeout_s=args.idle_timeout, send_timeout_s=args.send_timeout,
                           max_stream_s=args.max_stream_seconds)
     try:

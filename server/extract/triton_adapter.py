@@ -54,12 +54,22 @@ class OnnxTritonModel:
     outputs: tuple[str, ...] = ()
 
     def initialize(self, args):
+        import json
+
         from signstream.extract.onnx_model import OnnxBatchModel
+        from signstream.triton.parameters import DELAY_PARAMETER
 
         self.model = OnnxBatchModel.from_triton_args(args, inputs=self.inputs, outputs=self.outputs)
+        parameters = json.loads(args["model_config"]).get("parameters", {})
+        self.delay_s = float(parameters.get(DELAY_PARAMETER, {}).get("string_value", "0") or 0) / 1000
 
     def execute(self, requests):
         from signstream.extract.onnx_model import raise_or_return
+
+        if self.delay_s:                # a slower device, simulated (tests of falling behind real time)
+            import time
+
+            time.sleep(self.delay_s)
 
         batches = [{name: input_array(r, name) for name in self.model.input_names} for r in requests]
         return respond_each(self.model.run_batches(batches), raise_or_return)

@@ -37,6 +37,9 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SignStream"].full_name     # "sig
 # grpc.health.v1 name that is SERVING for as long as the port answers, draining included: what a liveness
 # probe asks (readiness asks "", NOT_SERVING while Triton is down or the gateway drains).
 LIVENESS_SERVICE = "liveness"
+# Per capability, SERVING while it works: "extraction" (Triton's `holistic`, or in-process; the same as
+# readiness), "neural" (Triton's `renderer`: NEURAL streams) and "pose2img" (neural_model "pose2img").
+EXTRACTION_SERVICE = "extraction"
 MAX_RECEIVE_BYTES = 16 * 1024 * 1024     # one style image or video frame per message
 MAX_SEND_BYTES = 64 * 1024 * 1024        # one RAW_RGB frame of 4096 x 4096 is 48 MiB
 DRAIN_TAIL_S = 1.0                       # after the streams' drain: unary calls in flight get this long
@@ -76,16 +79,28 @@ class Gateway:
         self.core: StreamCore | None = None
         self.web: WebServer | None = None
         self._watch: asyncio.Task | None = None
+        self._capabilities: dict[str, bool] = {}
 
     async def _set_health(self, serving: bool) -> None:
         self.serving = serving
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        for service in ("", SERVICE_NAME):
+        for service in ("", SERVICE_NAME, EXTRACTION_SERVICE):
             await self.health.set(service, status)
+
+    async def _set_capabilities(self) -> None:
+        """Health per NEURAL capability: SERVING while some Triton serves its model."""
+        for name, ready in (await self.core.neural.refresh()).items():
+            status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+            if self._capabilities.get(name) != ready:
+                if name in self._capabilities or ready:
+                    log.info("capability %s: %s", name, "SERVING" if ready else "NOT_SERVING")
+                self._capabilities[name] = ready
+                await self.health.set(name, status)
 
     async def _watch_extractor(self) -> None:
         """Health follows the extractor: NOT_SERVING while Triton is down (calls that need it fail
-        with UNAVAILABLE meanwhile; streams that do not need it go on), SERVING once it is back."""
+        with UNAVAILABLE meanwhile; streams that do not need it go on), SERVING once it is back; each
+        NEURAL capability follows its model on Triton."""
         while True:
             await asyncio.sleep(self.options.health_interval_s)
             ready = await self.extractor.ready()
@@ -93,6 +108,7 @@ class Gateway:
                 log.log(logging.INFO if ready else logging.ERROR, "extraction %s: health %s",
                         "is back" if ready else "is not ready (Triton down?)", "SERVING" if ready else "NOT_SERVING")
                 await self._set_health(ready)
+            await self._set_capabilities()
 
     async def start(self) -> int:
         """Listen, then get ready (extractor reachable, kernels warm) and report SERVING; the port."""
@@ -129,6 +145,7 @@ class Gateway:
         seconds = await asyncio.get_running_loop().run_in_executor(self.executor, warm_up)
         log.info("kernels warm in %.0f ms", 1000 * seconds)
         await self._set_health(True)
+        await self._set_capabilities()
         self._watch = asyncio.create_task(self._watch_extractor(), name="health-watch")
         log.info("gateway SERVING on %s:%d", self.options.host, self.port)
 
@@ -151,6 +168,8 @@ class Gateway:
             await self.web.stop()
             self.web = None
         await self.extractor.close()
+        if self.core is not None:
+            await self.core.neural.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         log.info("gateway stopped")
 

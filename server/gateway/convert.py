@@ -53,6 +53,7 @@ def spec_from_config(config: pb.SessionConfig) -> SessionSpec:
         fps=float(config.fps), include_keypoints=config.include_keypoints,
         renderer=RENDERER_NAMES.get(config.renderer, str(config.renderer)),
         fingerspell=config.fingerspell,
+        neural_model=config.neural_model, neural_steps=config.neural_steps, seed=config.seed,
     ).validated()
 
 
@@ -79,6 +80,9 @@ def frame_to_proto(
     height: int,
     keypoints: np.ndarray | None = None,
     fps: float = 0.0,
+    seed: int = 0,
+    renderer: str = Renderer.SKELETON,
+    neural_steps: int = 0,
 ) -> pb.SynthesizeResponse:
     """A Frame response. `encoding` is our name ("jpeg", ..., "none"); `keypoints` a packed (K, 3) frame
     or None to leave the field unset. Raises InvalidArgument (field "encoding") for an unknown name."""
@@ -90,6 +94,7 @@ def frame_to_proto(
     frame = pb.Frame(
         index=int(index), sign_id=sign_id or "", kind=FRAME_KIND_VALUES[FrameKind(int(kind))], image=image,
         encoding=encoding_value, width=int(width), height=int(height), fps=float(fps),
+        seed=int(seed), renderer=RENDERER_VALUES[Renderer(renderer)], neural_steps=int(neural_steps),
     )
     if keypoints is not None:
         frame.keypoints.MergeFromString(keypoints_to_bytes(keypoints))

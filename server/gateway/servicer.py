@@ -33,7 +33,8 @@ CANCEL_SETTLE_S = 0.05      # see _first_config
 def output_to_proto(out: Output) -> pb.SynthesizeResponse:
     if isinstance(out, FrameOut):
         return convert.frame_to_proto(out.index, out.sign_id, out.kind, out.image, out.encoding,
-                                      out.width, out.height, out.keypoints, out.fps)
+                                      out.width, out.height, out.keypoints, out.fps, out.seed, out.renderer,
+                                      out.neural_steps)
     return convert.notice_to_proto(out.code, out.sign_id, out.message)
 
 

@@ -68,9 +68,17 @@ class GatewayMetrics:
             ["code"])
         self.notices: Counter = registry.counter(
             "signstream_notices_total", "Notices sent to clients (e.g. UNKNOWN_SIGN), by code.", ["code"])
+        self.neural = NeuralFrameMetrics(registry)
         for rpc in RPCS:                # so dashboards show 0, not "no data", before the first stream
             self.streams_open.set(0, rpc=rpc)
             self.streams_total.inc(0, rpc=rpc)
+
+    def track_neural(self, streams: Read, limit: float) -> None:
+        """Gauges of the server's NEURAL streams (all gateway processes), beside its bound."""
+        self.registry.read_gauge("signstream_server_neural_streams_open",
+                                 "NEURAL streams open in the whole server, against --max-neural-streams.", streams)
+        self.registry.gauge("signstream_neural_streams_limit",
+                            "The server's bound on NEURAL streams (--max-neural-streams; 0: none).").set(limit)
 
     def track_server(self, streams: Read, frame_bytes: Read, server_frame_bytes: Read, frame_budget: float,
                      extractions: Read, extraction_slots: float) -> None:
@@ -133,6 +141,38 @@ class GatewayMetrics:
 
     def notice(self, code: str) -> None:
         self.notices.inc(code=code)
+
+
+class NeuralFrameMetrics:
+    """NEURAL frames, as their renderers report them (the rendering seam's FrameObserver): seconds a
+    batch waited in the gateway before its requests went to Triton (drawing its poses, its turn) and
+    seconds Triton took (its queue and the models: Triton's own nv_inference_queue_duration_us splits
+    those), frames in Triton now, and frames a REALTIME stream drew below the level it asked for."""
+
+    def __init__(self, registry: Registry):
+        self.frame_seconds: Histogram = registry.histogram(
+            "signstream_neural_frame_seconds",
+            "Seconds a NEURAL frame batch spent per stage: queue (in the gateway, before its requests went "
+            "to Triton) and render (Triton: its queue and the models).", LATENCY_BUCKETS, ["stage"])
+        self.in_flight: Gauge = registry.gauge(
+            "signstream_neural_frames_in_flight", "NEURAL frames sent to Triton and not yet back.")
+        self.degraded: Counter = registry.counter(
+            "signstream_neural_frames_degraded_total",
+            "Frames of REALTIME NEURAL streams drawn below their asked level (fewer steps, lower resolution, "
+            "or skeleton) because rendering fell behind real time.")
+        self.in_flight.set(0)
+        self.degraded.inc(0)
+
+    def frames_sent(self, n: int, queued_s: float) -> None:
+        self.frame_seconds.observe(queued_s, stage="queue")
+        self.in_flight.inc(n)
+
+    def frames_back(self, n: int, render_s: float) -> None:
+        self.frame_seconds.observe(render_s, stage="render")
+        self.in_flight.dec(n)
+
+    def degraded_frames(self, n: int) -> None:
+        self.degraded.inc(n)
 
 
 class _MetricsHandler(BaseHTTPRequestHandler):

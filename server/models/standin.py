@@ -13,6 +13,7 @@ from pathlib import Path
 
 from signstream.models.detectors import write_test_weights
 from signstream.models.neural import write_neural_standins
+from signstream.triton.parameters import STAND_IN_PARAMETER
 
 NOTICE = """Random-weight stand-ins (signstream models stand-in): every model here serves, with the real
 tensor names and shapes, but the YOLOX, DWPose and NEURAL models' outputs are noise: YOLOX sees one
@@ -37,5 +38,17 @@ def write_standin_repository(source: Path, dest: Path, overwrite: bool = False) 
     write_test_weights(dest)
     written += [dest / "yolox" / "1" / "yolox_l.onnx", dest / "dwpose" / "1" / "dw-ll_ucoco_384.onnx"]
     written += write_neural_standins(dest)
+    for weights in written:
+        mark_stand_in(weights.parent.parent)
     (dest / "STAND-IN.txt").write_text(NOTICE, encoding="utf-8")
     return written
+
+
+def mark_stand_in(model_dir: Path) -> None:
+    """Say in the model's configs (CPU and GPU) that its weights are stand-ins: clients that read the
+    config (the gateway, at a NEURAL stream's start) tell their users the output is noise."""
+    for config in [model_dir / "config.pbtxt", *sorted((model_dir / "configs").glob("*.pbtxt"))]:
+        if config.is_file() and STAND_IN_PARAMETER not in config.read_text(encoding="utf-8"):
+            with config.open("a", encoding="utf-8") as out:
+                out.write(f'# written by `signstream models stand-in`: random weights, the output is noise\n'
+                          f'parameters {{ key: "{STAND_IN_PARAMETER}" value {{ string_value: "true" }} }}\n')

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +25,7 @@ import tritonclient.grpc.aio as triton_aio
 from signstream.errors import RendererFailed, SignStreamError, TritonUnavailable
 from signstream.names import Renderer as RendererName
 from signstream.neural.triton_client import MAX_MESSAGE, end_request, frame_request
-from signstream.render.renderer import Renderer
+from signstream.render.renderer import FrameObserver, Renderer, ignore_frame
 from signstream.render.skeleton import render_frame
 
 IN_FLIGHT = 4                       # frames per render() call (and so per Triton round)
@@ -45,8 +46,9 @@ class NeuralRenderer(Renderer):
     max_batch = IN_FLIGHT
 
     def __init__(self, width: int, height: int, *, url: str, reference: np.ndarray, seed: int, steps: int = 1,
-                 stream_id: int | None = None, noise: bool = False):
+                 stream_id: int | None = None, noise: bool = False, observe: FrameObserver | None = None):
         super().__init__(width, height)
+        self.observe = observe or ignore_frame
         self.url, self.reference, self.seed, self.steps = url, reference, int(seed), int(steps)
         self.stream_id = new_stream_id() if stream_id is None else stream_id
         self.noise = noise
@@ -91,22 +93,29 @@ class NeuralRenderer(Renderer):
     def _pose(self, frame: np.ndarray) -> np.ndarray:
         return render_frame(frame, self.width, self.height, channels="rgb")
 
-    async def render(self, frames: np.ndarray, channels: str = "rgb") -> Sequence[np.ndarray]:
+    async def render(self, frames: np.ndarray, channels: str = "rgb", steps: int | None = None) -> Sequence[np.ndarray]:
+        """The pictures of `frames`, each drawn with `steps` sampler steps (default: the renderer's)."""
         if self._client is None:
             await self._open()
+        asked = time.perf_counter()
         poses = await asyncio.to_thread(lambda: [self._pose(f) for f in frames])
         loop = asyncio.get_running_loop()
         futures = []
         for pose in poses:
             first = self._index == 0
             request = frame_request(self.stream_id, self._index, pose, self.reference if first else None,
-                                    seed=self.seed if first else None, steps=self.steps)
+                                    seed=self.seed if first else None, steps=steps or self.steps)
             future = loop.create_future()
             self._pending[self._index] = future
             futures.append(future)
             self._index += 1
             await self._requests.put(request)
-        images = await asyncio.gather(*futures)           # in index order, whatever order they finish in
+        sent = time.perf_counter()
+        self.observe.frames_sent(len(futures), sent - asked)
+        try:
+            images = await asyncio.gather(*futures)           # in index order, whatever order they finish in
+        finally:
+            self.observe.frames_back(len(futures), time.perf_counter() - sent)
         return [image if channels == "rgb" else image[..., ::-1] for image in images]
 
     def close(self) -> None:

@@ -24,7 +24,27 @@ import numpy as np
 from signstream.names import Renderer as RendererName
 from signstream.render.skeleton import render_frame
 
-__all__ = ["RENDERERS", "Renderer", "SkeletonRenderer", "open_renderer"]
+__all__ = ["RENDERERS", "FrameObserver", "Renderer", "SkeletonRenderer", "ignore_frame", "open_renderer"]
+
+
+class FrameObserver:
+    """What a model renderer reports of its frames (the gateway's metrics implement it): `frames_sent`
+    when n frames' requests went to the model server, with the seconds since the batch was asked for
+    (drawing their poses, waiting for a turn); `frames_back` when their pictures came back (or
+    failed), with the seconds the model server took; `degraded_frames` for frames a REALTIME stream drew
+below the level it asked for (signstream.render.adaptive). Called on the event loop."""
+
+    def frames_sent(self, n: int, queued_s: float) -> None:
+        pass
+
+    def frames_back(self, n: int, render_s: float) -> None:
+        pass
+
+    def degraded_frames(self, n: int) -> None:
+        pass
+
+
+ignore_frame = FrameObserver()
 
 
 class Renderer(ABC):

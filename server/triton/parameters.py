@@ -12,6 +12,8 @@ from pathlib import Path
 WEIGHTS_PARAMETER = "weights"              # Triton config parameter naming the .onnx file
 THREADS_PARAMETER = "intra_op_threads"     # ONNX Runtime threads inside one operator
 PART_OF_PARAMETER = "part_of"    # a step model only its ensemble uses: left out with it
+STAND_IN_PARAMETER = "stand_in"   # "true": the model's weights are random stand-ins (its output is noise)
+DELAY_PARAMETER = "delay_ms"      # added to each execution of an ONNX model: simulates a slower device (tests)
 NEEDS_PARAMETER = "needs"        # a BLS model's comma-separated models: left out unless they all load
 DIGEST_PARAMETER = "weights_sha256"   # written at start-up: clients put it in their extractor version
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import sys
 import urllib.request
 
 import numpy as np
@@ -18,18 +16,14 @@ import tritonclient.grpc as grpcclient
 from signstream.neural import contract as c
 from signstream.neural.triton_client import RendererClient, end_request, frame_request
 from signstream.triton.launcher import TritonOptions, TritonServer
+from tests.support.standins import write_standins
 
 SIZE = 64
 
 
 @pytest.fixture(scope="module")
 def standin_repository(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("neural") / "standins"
-    done = subprocess.run([sys.executable, "-m", "signstream", "models", "stand-in", str(dest)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "NOISE" in done.stdout and (dest / "STAND-IN.txt").is_file()
-    return dest
+    return write_standins(tmp_path_factory.mktemp("neural") / "standins")
 
 
 @pytest.fixture(scope="module")

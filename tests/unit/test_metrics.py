@@ -197,6 +197,9 @@ EXPECTED_METRICS = {
     "signstream_frame_lateness_seconds": "histogram",
     "signstream_errors_total": "counter",
     "signstream_notices_total": "counter",
+    "signstream_neural_frame_seconds": "histogram",
+    "signstream_neural_frames_in_flight": "gauge",
+    "signstream_neural_frames_degraded_total": "counter",
 }
 
 

@@ -162,8 +162,8 @@ def test_a_session_draws_through_the_renderer_its_config_names(demo_lexicon_dir,
 def test_an_unknown_renderer_name_is_refused_with_the_ones_this_server_has():
     from signstream.errors import InvalidArgument
 
-    with pytest.raises(InvalidArgument, match="renderer 'neural' is not available; use one of skeleton"):
-        SessionSpec(renderer="neural").validated()
+    with pytest.raises(InvalidArgument, match="renderer 'cartoon' is not available; use one of skeleton, neural"):
+        SessionSpec(renderer="cartoon").validated()
     assert isinstance(open_renderer("skeleton", W, H), SkeletonRenderer)
 
 
