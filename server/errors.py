@@ -114,6 +114,20 @@ class GpuUnavailable(SignStreamError):
     status = "FAILED_PRECONDITION"
 
 
+class UnusableWeights(InvalidArgument):
+    """Local model folders that `signstream renderer export` cannot turn into the NEURAL contract:
+    a folder or file that is not there, another model class, or shapes the contract does not take."""
+
+    code = "UNUSABLE_WEIGHTS"
+
+
+class MissingExtra(SignStreamError):
+    """A tool that needs an optional extra (e.g. `export`: torch and diffusers) run without it."""
+
+    code = "MISSING_EXTRA"
+    status = "FAILED_PRECONDITION"
+
+
 class Overloaded(SignStreamError):
     """The server already runs as many streams as it may; the client should retry later."""
 

@@ -23,17 +23,24 @@ Real weights: README, "Adding real weights".
 """
 
 
+def copy_repository(source: Path, dest: Path) -> None:
+    """`source`'s configs and model code, without weight files, as `dest` (which may be an empty folder)."""
+    source = Path(source)
+    if not any(source.glob("*/config.pbtxt")):
+        raise FileNotFoundError(f"{source} is not a model repository (no */config.pbtxt)")
+    shutil.copytree(source, dest, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.onnx", "*.onnx.data", "*.plan", "*.pyc"))
+
+
 def write_standin_repository(source: Path, dest: Path, overwrite: bool = False) -> list[Path]:
     """Copy `source` (configs and model code, not weight files) to `dest` and write the stand-ins;
     the weight files written."""
-    source, dest = Path(source), Path(dest)
-    if not any(source.glob("*/config.pbtxt")):
-        raise FileNotFoundError(f"{source} is not a model repository (no */config.pbtxt)")
+    dest = Path(dest)
     if dest.exists():
         if not overwrite:
             raise FileExistsError(f"{dest} exists: pick a new folder or pass --overwrite")
         shutil.rmtree(dest)
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.onnx", "*.plan", "*.pyc"))
+    copy_repository(source, dest)
     written = []
     write_test_weights(dest)
     written += [dest / "yolox" / "1" / "yolox_l.onnx", dest / "dwpose" / "1" / "dw-ll_ucoco_384.onnx"]
