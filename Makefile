@@ -12,6 +12,11 @@ DEMO_SIGNS ?= ¶hello ¶name ¶sign ¶learn ¶thank-you ¶friend
 # chromium for the browser viewer's tests (Playwright drives it; it never downloads a browser);
 # nginx, the L7 gRPC balancer of the multi-node rehearsal (tests/e2e/test_multinode.py; never started as a service).
 
+# The `export` extra's torch is the CPU build (constraints.txt pins 2.13.0+cpu): from the wheel folder
+# /opt/wheels where there is one, else from PyTorch's CPU index. Never a CUDA build.
+TORCH_WHEELS ?= /opt/wheels
+TORCH_SOURCE := $(if $(wildcard $(TORCH_WHEELS)/torch-*.whl),--find-links $(TORCH_WHEELS),--extra-index-url https://download.pytorch.org/whl/cpu)
+
 .PHONY: install system-deps demo test clean
 
 install: $(STAMP)
@@ -34,7 +39,7 @@ $(STAMP): pyproject.toml constraints.txt | system-deps
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "SignStream needs Python 3.11 (mediapipe 0.10.21 wheels)"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt $(TORCH_SOURCE) -e '.[test,export]'
 	touch $(STAMP)
 
 demo: install

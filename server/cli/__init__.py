@@ -14,9 +14,10 @@ import sys
 from signstream import __version__
 from signstream.errors import GatewayUnreachable, InvalidArgument, NotAuthorized, SignStreamError, UnknownSign
 
-from . import bench, engines, extract, generate, ingest, lexicon, models, quality, serve, stream, text2signs, triton
+from . import bench, engines, extract, generate, ingest, lexicon, models, quality, renderer, serve, stream, text2signs, triton
 
-COMMANDS = (generate, lexicon, serve, stream, triton, extract, ingest, engines, bench, quality, models, text2signs)
+COMMANDS = (generate, lexicon, serve, stream, triton, extract, ingest, engines, bench, quality, models, renderer,
+            text2signs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -104,7 +104,7 @@ def read_config(folder: Path, role: str) -> dict:
     found = config.get("_class_name") if isinstance(config, dict) else None
     if found != CLASSES[role]:
         what = WHAT_INSTEAD.get(found, found or "no diffusers model class")
-        raise UnusableWeights(f"{folder} holds a {found or 'model of unknown class'} ({what}), but --{role} takes "
+        raise UnusableWeights(f"{folder} holds {found or 'a model of unknown class'} ({what}), but --{role} takes "
                               f"a {CLASSES[role]}", field=role)
     return config
 
