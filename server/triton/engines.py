@@ -95,7 +95,7 @@ def build_engine(job: EngineJob, *, fp16: bool = True, timing_cache: Path | None
         flags = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse(job.onnx.read_bytes()):
+    if not parser.parse(job.onnx.read_bytes(), path=str(job.onnx)):     # path: where <file>.data weights lie
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise InvalidArgument(f"TensorRT cannot parse {job.onnx}: {errors}")
     config = builder.create_builder_config()

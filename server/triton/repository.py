@@ -75,7 +75,9 @@ def _weight_files(model_dir: Path, config: mc.ModelConfig) -> list[Path]:
         names.append(config.parameters[WEIGHTS_PARAMETER].string_value)
     if config.platform == "tensorrt_plan":
         names.append(config.default_model_filename or "model.plan")
-    return [model_dir / "1" / name for name in names]
+    files = [model_dir / "1" / name for name in names]
+    # A large exported ONNX model keeps its weights beside it in <file>.data (renderer export).
+    return files + [data for data in (f.with_name(f.name + ".data") for f in files) if data.is_file()]
 
 
 def plan_models(source: Path, gpu: bool) -> dict[str, ModelPlan]:

@@ -14,8 +14,9 @@ import pytest
 import tritonclient.grpc as grpcclient
 
 from signstream.neural import contract as c
-from signstream.neural.triton_client import RendererClient, end_request, frame_request
+from signstream.neural.triton_client import frame_request
 from signstream.triton.launcher import TritonOptions, TritonServer
+from tests.support.renderer import render
 from tests.support.standins import write_standins
 
 SIZE = 64
@@ -46,36 +47,7 @@ def _images(seed: int, height: int = SIZE, width: int = SIZE):
 
 
 def _render(triton, requests, end: list[int] = ()) -> tuple[dict[int, list[np.ndarray]], list[str]]:
-    """{frame index: [images]} and the errors for `requests` sent on one stream to `renderer`; then,
-    once every frame has been answered, END for the streams in `end` (an END sent earlier would drop
-    the frames still in flight, as it is meant to)."""
-    async def run():
-        frames, errors = {}, []
-        answered = asyncio.Event()
-        if not requests:
-            answered.set()
-
-        async def source():
-            for request in requests:
-                yield request
-            await answered.wait()
-            for stream_id in end:
-                yield end_request(stream_id)
-
-        async with RendererClient(triton.grpc_url) as client:
-            got = 0
-            async for index, image, error in client.render(source()):
-                got += 1
-                if error is not None:
-                    errors.append(error)
-                elif image is not None:
-                    frames.setdefault(index, []).append(image)
-                if got == len(requests):
-                    answered.set()
-                if got == len(requests) + len(end):
-                    break
-        return frames, errors
-    return asyncio.run(asyncio.wait_for(run(), 120))
+    return render(triton.grpc_url, requests, end)
 
 
 def test_every_model_serves_from_the_stand_in_repository(triton):

@@ -17,6 +17,7 @@ from signstream.models import neural
 from signstream.neural import contract as c
 from signstream.neural.cache import StreamCache
 from signstream.neural.orchestrator import NeuralOrchestrator
+from tests.support.renderer import Direct
 
 SIZE = 64
 
@@ -25,21 +26,6 @@ SIZE = 64
 def sessions(tmp_path_factory):
     root = tmp_path_factory.mktemp("neural")
     return {p.parent.parent.name: ort.InferenceSession(str(p)) for p in neural.write_neural_standins(root)}
-
-
-class Direct:
-    """`infer` straight into ONNX Runtime sessions, counting calls per model."""
-
-    def __init__(self, sessions):
-        self.sessions = sessions
-        self.calls: dict[str, int] = {}
-
-    async def __call__(self, model, inputs):
-        self.calls[model] = self.calls.get(model, 0) + 1
-        session = self.sessions[model]
-        names = [o.name for o in session.get_outputs()]
-        await asyncio.sleep(0)            # let other frames interleave, as BLS calls do
-        return dict(zip(names, session.run(names, inputs)))
 
 
 def _images(seed: int, height: int = SIZE, width: int = SIZE) -> tuple[np.ndarray, np.ndarray]:

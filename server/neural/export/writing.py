@@ -139,7 +139,8 @@ def _weight_bytes(model: onnx.ModelProto) -> int:
 
 def save(model: onnx.ModelProto, path: Path, external_above: int = EXTERNAL_ABOVE) -> list[Path]:
     """Write `model` to `path` (and its weights to `<path>.data` when over `external_above` bytes),
-    checked, replacing what was there; the files written."""
+    checked, replacing what was there; the files written. Written with external data, `model` itself
+    then points at that file (onnx moves the weights out): load the file again to use it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = path.with_name(path.name + ".data")
