@@ -19,7 +19,7 @@ NOTICE = """Random-weight stand-ins (signstream models stand-in): every model he
 tensor names and shapes, but the YOLOX, DWPose and NEURAL models' outputs are noise: YOLOX sees one
 fixed person box, DWPose a fixed grid of keypoints, the neural renderer paints random textures.
 Use them to test serving, batching and streaming, never to judge pictures or keypoints.
-Real weights: README, "Adding real weights".
+Real weights: README, "Adding real weights" and "Real NEURAL weights".
 """
 
 

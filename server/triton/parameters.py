@@ -23,7 +23,7 @@ WEIGHT_SOURCES = {
                     "yzd-v/DWPose; the same file is Megvii-BaseDetection/YOLOX release 0.1.1rc0)",
     "dw-ll_ucoco_384.onnx": "DWPose-LL wholebody: IDEA-Research/DWPose README (also on Hugging Face, "
                             "yzd-v/DWPose)",
-    **{f"{name}.onnx": "your local diffusers folders with `signstream renderer export` (README, 'Adding real "
+    **{f"{name}.onnx": "your local diffusers folders with `signstream renderer export` (README, 'Real NEURAL "
                        "weights'; `signstream models stand-in DIR` writes random-weight stand-ins: noise)"
        for name in ("neural_appearance", "neural_unet_step", "neural_decode", "pose2img")},
 }

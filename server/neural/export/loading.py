@@ -14,6 +14,7 @@ them the command says how to install it (MissingExtra).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,9 @@ class Models:
 
 
 def require_extra():
-    """torch and diffusers, or MissingExtra saying how to install them."""
+    """torch and diffusers, or MissingExtra saying how to install them. The Hugging Face hub is put
+    offline first: the exporter reads local folders only and never downloads."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         import diffusers
         import torch
