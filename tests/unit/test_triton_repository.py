@@ -131,3 +131,16 @@ def test_the_shipped_repository_serves_holistic_without_weights(tmp_path: Path):
     assert "signstream renderer export" in report.skipped["neural_unet_step"]
     # The BLS renderer is left out with the models it calls, naming them.
     assert report.skipped["renderer"] == "needs neural_appearance, neural_decode, neural_unet_step, not loaded"
+
+
+def test_a_large_models_data_file_counts_in_its_weights_digest(repo: Path, tmp_path: Path):
+    def digest() -> str:
+        build_runtime_repository(repo, tmp_path / "run")
+        return _config(tmp_path / "run" / "pose" / "config.pbtxt").parameters["weights_sha256"].string_value
+
+    alone = digest()
+    data = repo / "pose" / "1" / "pose.onnx.data"        # renderer export writes a large model's weights here
+    data.write_text("tensors")
+    with_data = digest()
+    data.write_text("other tensors")
+    assert len({alone, with_data, digest()}) == 3
