@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from signstream.neural.export.exporter import ExportOptions, export_repository
-    from signstream.neural.export.loading import find_sources
+    from signstream.models.export.exporter import ExportOptions, export_repository
+    from signstream.models.export.loading import find_sources
 
     sources = find_sources(args.pipeline, args.unet, args.controlnet, args.taesd)
     options = ExportOptions(out=args.out, frame_side=args.frame_side, opset=args.opset, id_tokens=args.id_tokens,

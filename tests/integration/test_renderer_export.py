@@ -23,9 +23,9 @@ from diffusers import AutoencoderTiny, ControlNetModel, UNet2DConditionModel
 from signstream.cli import main
 from signstream.neural import contract as c
 from signstream.neural.cache import StreamCache
-from signstream.neural.export.loading import find_sources, load_models
-from signstream.neural.export.wrappers import Appearance, Decode, UNetStep
-from signstream.neural.export.writing import contract_problems, save
+from signstream.models.export.loading import find_sources, load_models
+from signstream.models.export.wrappers import Appearance, Decode, UNetStep
+from signstream.models.export.writing import contract_problems, save
 from signstream.neural.orchestrator import NeuralOrchestrator
 from signstream.neural.triton_client import frame_request
 from signstream.triton.launcher import TritonOptions, TritonServer

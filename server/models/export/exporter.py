@@ -20,7 +20,7 @@ import numpy as np
 
 from signstream.errors import InvalidArgument
 from signstream.neural import contract as c
-from signstream.neural.export.loading import Models, Sources, load_models, require_extra
+from signstream.models.export.loading import Models, Sources, load_models, require_extra
 
 TRACE_SEED = 0
 ID_TOKENS_NOTE = ("ID_TOKENS: zeros (no prompt: the UNet's cross-attention adds only its bias); pass --id-tokens "
@@ -91,8 +91,8 @@ def _examples(models: Models, side: int, rng: np.random.Generator):
 def export_models(models: Models, options: ExportOptions, progress: Callable[[str], None] = print) -> dict:
     """The four contract models as onnx.ModelProto, by model name (pose2img only if asked)."""
     torch, _ = require_extra()
-    from signstream.neural.export.wrappers import Appearance, Decode, UNetStep
-    from signstream.neural.export.writing import compose_pose2img, conform, read_id_tokens, trace, with_sampler_update
+    from signstream.models.export.wrappers import Appearance, Decode, UNetStep
+    from signstream.models.export.writing import compose_pose2img, conform, read_id_tokens, trace, with_sampler_update
 
     check_options(options)
     id_tokens = read_id_tokens(options.id_tokens)
@@ -129,7 +129,7 @@ def export_models(models: Models, options: ExportOptions, progress: Callable[[st
 
 def export_repository(sources: Sources, options: ExportOptions, progress: Callable[[str], None] = print) -> list[Path]:
     """Load, export and write every model into `options.out`; the files written."""
-    from signstream.neural.export.writing import save
+    from signstream.models.export.writing import save
 
     check_options(options)
     progress(f"loading {sources.unet}, {sources.controlnet}, {sources.taesd} ...")
