@@ -4,8 +4,6 @@ ensemble and the NEURAL renderer answer through it, and SIGTERM stops it with no
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,18 +15,14 @@ from signstream.net import free_port
 from tests.support.photos import PHOTOS
 from tests.support.processes import started
 from tests.support.renderer import render
+from tests.support.standins import write_standins
 
 READY_TIMEOUT_S = 240
 
 
 @pytest.fixture(scope="module")
 def standins(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("standin-cli") / "models"
-    done = subprocess.run([sys.executable, "-m", "signstream", "models", "stand-in", str(dest)],
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "NOISE" in done.stdout
-    return dest
+    return write_standins(tmp_path_factory.mktemp("standin-cli") / "models")
 
 
 @pytest.fixture(scope="module")
