@@ -57,6 +57,7 @@ class NeuralRenderer(Renderer):
         self._pending: dict[int, asyncio.Future] = {}
         self._reader: asyncio.Task | None = None
         self._client: triton_aio.InferenceServerClient | None = None
+        self._broken: SignStreamError | None = None   # set once the stream to Triton is gone
 
     async def _open(self) -> None:
         self._client = triton_aio.InferenceServerClient(self.url, channel_args=[
@@ -69,6 +70,9 @@ class NeuralRenderer(Renderer):
             yield request
 
     async def _read(self) -> None:
+        """Every answer to its frame's future. When the stream to Triton ends, broken or not, nothing
+        more comes back on it: every frame asked for, now or later, fails with why."""
+        lost: SignStreamError = TritonUnavailable(f"lost the neural renderer at {self.url}: its stream ended")
         try:
             async for result, error in self._client.stream_infer(self._source()):
                 if error is not None:       # Triton's stream errors name no request: the stream fails
@@ -81,7 +85,9 @@ class NeuralRenderer(Renderer):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the connection broke: every pending frame fails
-            self._fail(TritonUnavailable(f"lost the neural renderer at {self.url}: {exc}"))
+            lost = TritonUnavailable(f"lost the neural renderer at {self.url}: {exc}")
+        self._broken = lost
+        self._fail(lost)
 
     def _fail(self, error: SignStreamError) -> None:
         for future in self._pending.values():
@@ -95,6 +101,8 @@ class NeuralRenderer(Renderer):
 
     async def render(self, frames: np.ndarray, channels: str = "rgb", steps: int | None = None) -> Sequence[np.ndarray]:
         """The pictures of `frames`, each drawn with `steps` sampler steps (default: the renderer's)."""
+        if self._broken is not None:
+            raise self._broken
         if self._client is None:
             await self._open()
         asked = time.perf_counter()
@@ -110,6 +118,8 @@ class NeuralRenderer(Renderer):
             futures.append(future)
             self._index += 1
             await self._requests.put(request)
+        if self._broken is not None:         # the stream went while these were asked: none will come back
+            self._fail(self._broken)
         sent = time.perf_counter()
         self.observe.frames_sent(len(futures), sent - asked)
         try:

@@ -127,16 +127,20 @@ def test_triton_killed_mid_neural_stream_ends_it_clearly_and_the_rest_goes_on(ga
                 pass
             os.killpg(triton.pid, signal.SIGKILL)
             neural_error = None
-            try:
+
+            async def rest() -> None:
                 async for _ in responses:
                     pass
+            try:       # bounded: a stream left waiting on the dead Triton must fail here, not hang the suite
+                await asyncio.wait_for(rest(), 60)
             except grpc.aio.AioRpcError as exc:
                 neural_error = exc
             await _until(client.channel, "neural", "NOT_SERVING", 15)
-            skeleton_frames, skeleton_error = await skeleton_done
+            skeleton_frames, skeleton_error = await asyncio.wait_for(skeleton_done, 60)
             await asyncio.to_thread(triton.restart)
             await _until(client.channel, "neural", "SERVING", 60)
-            again, again_error = await _stream(gateway.target, _config(neural_steps=1), signs=SIGNS[:1])
+            again, again_error = await asyncio.wait_for(
+                _stream(gateway.target, _config(neural_steps=1), signs=SIGNS[:1]), 60)
             return neural_error, skeleton_frames, skeleton_error, again, again_error
 
     neural_error, skeleton_frames, skeleton_error, again, again_error = asyncio.run(main())
