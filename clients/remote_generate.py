@@ -93,5 +93,5 @@ async def generate_remote(server: str, config: pb.SessionConfig, sign_ids: list[
         data = h264_of(responses)
         video = lambda path: mux_h264_to_mp4(data, path, first.fps)  # noqa: E731 - the gateway's frames, as they are
     paths = write_results(out_dir, sentence, first.fps, first.width, first.height, progress=progress, video=video)
-    seconds["write"] = time.perf_counter() - t1
+    seconds["mux" if neural else "write"] = time.perf_counter() - t1
     return RemoteResult(paths, sentence, first, seconds, rendering_notices(responses))

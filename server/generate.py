@@ -111,14 +111,18 @@ def load_style(path: str | None, allow_default: bool, triton_url: str | None = N
     return fit_canvas(style_from_image(rgb, frame, allow_default=allow_default))
 
 
-def lease_neural(spec: SessionSpec, triton_url: str | None):
-    """A NEURAL renderer slot on the Triton at `triton_url` (its renderer ready, its seed chosen), or
-    the error saying why not (no URL; Triton unreachable; its neural models missing)."""
-    if not triton_url:
+def check_renders_on(spec: SessionSpec, triton_url: str | None) -> None:
+    """InvalidArgument (naming `triton_url`) for a NEURAL request with no Triton to render on."""
+    if spec.renderer == Renderer.NEURAL and not triton_url:
         raise InvalidArgument("renderer NEURAL renders on Triton: pass --triton-url HOST:PORT (a Triton "
                                   "serving the neural models, e.g. `signstream triton --model-repository DIR`; "
                                   "`signstream models stand-in DIR` writes random-weight stand-ins) or generate "
                                   "through a gateway with --server HOST:PORT", field="triton_url")
+
+
+def lease_neural(spec: SessionSpec, triton_url: str):
+    """A NEURAL renderer slot on the Triton at `triton_url` (its renderer ready, its seed chosen), or
+    the error saying why not (Triton unreachable; its neural models missing: RendererUnavailable)."""
     from signstream.extract.replicas import parse_triton_urls
     from signstream.render.neural_backend import NeuralBackend  # tritonclient loads only when used
 
@@ -147,6 +151,7 @@ def generate(request: GenerateRequest, lexicon: Lexicon) -> GenerateResult:
     options = request.options.validated()
     style_bytes = read_style_bytes(request.style_image_path) if request.style_image_path is not None else b""
     spec = request.spec(style_bytes)
+    check_renders_on(spec, request.triton_url)
     ids = checked_sign_ids(request.sign_ids, lexicon)
     clips = [lexicon.get_clip(i) for i in ids]
     seconds["lookup"] = time.perf_counter() - t0

@@ -106,8 +106,11 @@ def with_flags(call, *args):
 
 def print_neural(seed: int, steps: int, noise: bool) -> None:
     """What a NEURAL video was drawn with (the seed replays it), and, loudly, when it is noise."""
-    print(f"NEURAL frames, seed {seed}" + (f", {steps} sampler step{'s' if steps != 1 else ''} a frame" if steps else
-                                           ", one pass a frame (pose2img)") + f" (replay: --seed {seed})")
+    if steps:
+        print(f"NEURAL frames, seed {seed}, {steps} sampler step{'s' if steps != 1 else ''} a frame "
+              f"(the same inputs with --seed {seed} give the same video)")
+    else:
+        print("NEURAL frames, one pass a frame (pose2img: no noise seed, the same inputs give the same video)")
     if noise:
         print(NOISE_WARNING)
         print(NOISE_WARNING, file=sys.stderr)
@@ -152,9 +155,12 @@ def run(args: argparse.Namespace) -> int:
 def timing_line(seconds: dict[str, float], frames: int) -> str:
     """Per-stage wall time, plus per-frame figures for the two frame-proportional stages."""
     parts = [f"{name} {1000 * s:.0f} ms" for name, s in seconds.items()]
-    synth, write = seconds.get("synthesize", 0.0), seconds.get("write", 0.0)
+    write = seconds.get("write", 0.0)
     if frames:
-        parts.append(f"synthesis {1e6 * synth / frames:.1f} µs/frame")
+        if "synthesize" in seconds:
+            parts.append(f"synthesis {1e6 * seconds['synthesize'] / frames:.1f} µs/frame")
         if write > 0:
             parts.append(f"render+encode {frames / write:.0f} frames/s")
+        if "stream" in seconds and seconds["stream"] > 0:
+            parts.append(f"streamed {frames / seconds['stream']:.0f} frames/s")
     return "timings: " + ", ".join(parts)
