@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 LEXICON ?= lexicon
 RESULTS ?= results
 DEMO_SIGNS ?= ¶hello ¶name ¶sign ¶learn ¶thank-you ¶friend
+NEURAL_SIZE ?= 256        # side of results/out_video_neural.mp4's frames (0: no NEURAL video)
 # Debian packages the wheels need at run time: OpenGL/GLib for opencv-contrib and mediapipe;
 # libpython3.11 for Triton's python-backend stub; libb64 for perf_analyzer (tritonclient wheel);
 # chromium for the browser viewer's tests (Playwright drives it; it never downloads a browser);
@@ -47,7 +48,7 @@ demo: install
 	@mkdir -p $(RESULTS)
 	$(PY) -c 'import cv2, skimage.data; cv2.imwrite("$(RESULTS)/style_astronaut.png", cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))'
 	$(PY) -m signstream.clients.demo --lexicon $(LEXICON) --out $(RESULTS) \
-	  --style $(RESULTS)/style_astronaut.png --num_interpolation 8 $(DEMO_SIGNS)
+	  --style $(RESULTS)/style_astronaut.png --num_interpolation 8 --neural-size $(NEURAL_SIZE) $(DEMO_SIGNS)
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -36,7 +36,8 @@ ANCHOR = "StreamDiffusion: 106 frames/s at 1 step, 512², RTX 4090 (published)"
 CPU_NOTE = "CPU with random-weight stand-ins: behaviour (batching, per-stream cost), not speed"
 
 
-def _metrics(url: str, model: str) -> dict[str, float]:
+def model_counters(url: str, model: str) -> dict[str, float]:
+    """Triton's nv_inference_* counters of `model` (version 1) from its /metrics at `url`."""
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()
     out = {}
@@ -45,7 +46,8 @@ def _metrics(url: str, model: str) -> dict[str, float]:
     return out
 
 
-def _delta(after: dict, before: dict, key: str) -> float:
+def counter_delta(after: dict, before: dict, key: str) -> float:
+    """How much a counter of two model_counters readings grew (0 when never counted)."""
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
@@ -136,19 +138,19 @@ def end_to_end(triton_url: str, metrics_url: str, streams: list[int], steps: lis
     for size in sizes:
         for s in steps:
             for m in streams:
-                before = {k: _metrics(metrics_url, k) for k in (c.UNET_STEP.name, c.APPEARANCE.name)}
+                before = {k: model_counters(metrics_url, k) for k in (c.UNET_STEP.name, c.APPEARANCE.name)}
                 figures = asyncio.run(_streams(triton_url, m, frames, s, size))
-                after = {k: _metrics(metrics_url, k) for k in (c.UNET_STEP.name, c.APPEARANCE.name)}
+                after = {k: model_counters(metrics_url, k) for k in (c.UNET_STEP.name, c.APPEARANCE.name)}
                 step_b, step_a = before[c.UNET_STEP.name], after[c.UNET_STEP.name]
-                execs = _delta(step_a, step_b, "nv_inference_exec_count")
+                execs = counter_delta(step_a, step_b, "nv_inference_exec_count")
                 app_b, app_a = before[c.APPEARANCE.name], after[c.APPEARANCE.name]
-                runs = _delta(app_a, app_b, "nv_inference_count")
+                runs = counter_delta(app_a, app_b, "nv_inference_count")
                 rows.append({"size": size, "steps": s, "streams": m, **figures,
-                             "average_step_batch": round(_delta(step_a, step_b, "nv_inference_count") / execs, 2)
+                             "average_step_batch": round(counter_delta(step_a, step_b, "nv_inference_count") / execs, 2)
                              if execs else None,
                              "appearance_runs": runs,
                              "appearance_ms_per_stream": round(
-                                 _delta(app_a, app_b, "nv_inference_compute_infer_duration_us") / 1000 / runs, 2)
+                                 counter_delta(app_a, app_b, "nv_inference_compute_infer_duration_us") / 1000 / runs, 2)
                              if runs else None})
     return rows
 

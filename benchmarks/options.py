@@ -30,8 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--processes", type=int, default=0,
                    help="gateway processes of the started server (SO_REUSEPORT; 0 = one per core, serve's default)")
     p.add_argument("--workers", type=int, default=0, help="CPU threads per gateway process (0 = cores)")
-    p.add_argument("--streams", type=int, nargs="+",
-                   help="concurrent streams to sweep (default 1 4 8 16 24; with --soak the largest, default 8)")
+    p.add_argument("--streams", type=int, nargs="*",
+                   help="concurrent streams to sweep (default 1 4 8 16 24; with --soak the largest, default 8; "
+                        "with --renderer neural: NEURAL streams through the gateway, default 1 4 8 16)")
     p.add_argument("--encodings", nargs="+", choices=ENCODING_CHOICES, default=["jpeg", "none"])
     p.add_argument("--signs", nargs="+", default=list(DEMO_SENTENCE), help="the K signs each stream sends")
     p.add_argument("--size", type=int, default=512, help="frame width and height")
@@ -56,12 +57,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="--soak: the seed of its random mix of streams")
     p.add_argument("--renderer", choices=("skeleton", "neural"), default="skeleton",
                    help="neural: instead of the streaming figures, the NEURAL models in Triton (per-model latency "
-                        "vs batch, end to end through `renderer`, average batch, appearance and cache per stream)")
+                        "vs batch, end to end through `renderer`, average batch, appearance and cache per stream); "
+                        "with --streams, NEURAL streams through the gateway instead (time to first frame, frames/s, "
+                        "average Triton batch, degradations; ASAP and REALTIME; bench-neural-streams.json/.md)")
     p.add_argument("--model-repository", type=Path, default=None,
                    help="--renderer neural: the repository to serve (default: stand-ins written here: noise)")
     p.add_argument("--gpu", action="store_true", help="--renderer neural: serve configs/gpu.pbtxt (TensorRT engines)")
-    p.add_argument("--neural-sizes", type=int, nargs="+", help="--renderer neural: frame sides (default 256 512; quick 128)")
+    p.add_argument("--neural-sizes", type=int, nargs="+",
+                   help="--renderer neural: frame sides (default 256 512; quick 128; with --streams the first, "
+                        "default 256, quick 64)")
     p.add_argument("--neural-steps", type=int, nargs="+", choices=(1, 2, 4),
-                   help="--renderer neural: steps per frame (default 1 2 4; quick 1 4)")
+                   help="--renderer neural: steps per frame (default 1 2 4; quick 1 4; with --streams the first, "
+                        "default 1)")
     p.add_argument("--neural-streams", type=int, nargs="+", help="--renderer neural: concurrent streams (default 1 4 8)")
     p.add_argument("--out", default="benchmarks/results", help="folder for bench[-quick].json/.md/.png or soak.json/.md")

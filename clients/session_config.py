@@ -2,19 +2,13 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from signstream.errors import StyleImageError
+from signstream.style import read_style_bytes
 from signstream.v1 import signstream_pb2 as pb
 
 
 def read_style(path: str | None) -> bytes:
-    if not path:
-        return b""
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise StyleImageError(f"cannot read style image {path}: {exc.strerror}", field="style_image_path") from exc
+    return read_style_bytes(path) if path else b""
 
 
 def session_config(args: argparse.Namespace, **overrides) -> pb.SessionConfig:

@@ -38,6 +38,7 @@ from signstream.render.renderer import Renderer
 
 LOOKAHEAD = 4                        # frames drawn ahead of the one being sent, per stream
 CANVASES_PER_THREAD = 4              # canvas sizes kept per CPU thread (a 4096² canvas is 48 MiB)
+CLOSE_WAIT_S = 10.0                  # batch output: how long a closed model renderer may take to finish
 
 Observer = Callable[[str, float], None]      # (stage, seconds): lookup, normalize, render, encode, extract
 
@@ -221,19 +222,33 @@ class FrameWriter:
             self.renderer.close()
 
 
+async def close_on_loop(renderer: Renderer, timeout_s: float = CLOSE_WAIT_S) -> None:
+    """`renderer.close()` on the running loop, then up to `timeout_s` for the tasks it started there
+    (a model renderer's last request to its server, its connection closing) to finish."""
+    before = asyncio.all_tasks()
+    renderer.close()
+    started = asyncio.all_tasks() - before
+    if started:
+        await asyncio.wait(started, timeout=timeout_s)
+
+
 def write_all(renderer: Renderer, encoder: Encoder, frames: np.ndarray, progress: bool = False) -> None:
     """Every frame through `renderer` and `encoder` in order, then `encoder.flush()`: the batch output's
     path through the same renderer and encoder a stream uses. A drawing renderer draws in this thread
     into one reused canvas; a model renderer runs in a FrameWriter on an event loop of its own (so this
-    works from inside a running loop too). On an error the encoder is closed (a file encoder removes
-    its partial file) and the error raised."""
+    works from inside a running loop too) and is closed on that loop once done, so that what closing
+    starts there (a NEURAL renderer's END to Triton) finishes before the loop goes. On an error the
+    encoder is closed (a file encoder removes its partial file) and the error raised."""
     bar = tqdm(total=len(frames), desc="render", unit="frame", disable=not progress, leave=False)
     try:
         if renderer.asynchronous:
             async def run() -> None:
-                with ThreadPoolExecutor(1) as pool:
-                    async for _ in FrameWriter(renderer, encoder, pool).images(frames):
-                        bar.update()
+                try:
+                    with ThreadPoolExecutor(1) as pool:
+                        async for _ in FrameWriter(renderer, encoder, pool).images(frames):
+                            bar.update()
+                finally:
+                    await close_on_loop(renderer)
 
             with ThreadPoolExecutor(1) as loop_thread:
                 loop_thread.submit(asyncio.run, run()).result()

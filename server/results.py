@@ -1,6 +1,7 @@
 """Write a synthesized sentence the way the seed did, atomically.
 
-    out_video.mp4                 H.264 (yuv420p) skeleton video, RGB colours as DWPose draws them
+    out_video.mp4                 H.264 (yuv420p) video: skeleton frames (RGB colours as DWPose draws
+                                  them) or NEURAL ones
     normalized_keypoints.pickle   the seed's list of frame dicts (written, never read back by us)
     normalized_keypoints.npz      keypoints (N, K, 3) float32, kinds (N,), sign_ids (N,), fps, size
 
@@ -14,7 +15,7 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from signstream.kernels.seedformat import to_seed_frames
 from signstream.names import Renderer
 from signstream.pipeline import Chunk
 from signstream.render.encoder import Mp4FileEncoder
+from signstream.render.renderer import Renderer as RendererSeam
 from signstream.render.renderer import open_renderer
 
 log = logging.getLogger(__name__)
@@ -61,19 +63,27 @@ def write_results(
     width: int,
     height: int,
     progress: bool = True,
-    renderer: str = Renderer.SKELETON,
+    renderer: str | RendererSeam = Renderer.SKELETON,
+    video: Callable[[Path], object] | None = None,
 ) -> dict[str, Path]:
-    """Render (through the renderer called `renderer`, as streams do) and write the three result files
-    into out_dir; returns their paths."""
+    """Render (through `renderer`, as streams do) and write the three result files into out_dir;
+    returns their paths. `renderer` is a renderer's name (opened here on the width x height canvas)
+    or a renderer already made for that canvas (a NEURAL one); either is closed here. `video`, when
+    given, writes out_video.mp4 itself at the path it is handed (frames rendered and encoded
+    elsewhere: a gateway's H.264 stream, muxed as it is) and nothing is rendered here."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".signstream-", dir=out))
     try:
-        drawer = open_renderer(renderer, width, height)
-        try:
-            write_all(drawer, Mp4FileEncoder(staging / VIDEO_NAME, width, height, fps), sentence.frames, progress)
-        finally:
-            drawer.close()
+        if video is not None:
+            video(staging / VIDEO_NAME)
+        else:
+            drawer = open_renderer(renderer, width, height) if isinstance(renderer, str) else renderer
+            try:
+                write_all(drawer, Mp4FileEncoder(staging / VIDEO_NAME, width, height, fps), sentence.frames,
+                          progress)
+            finally:
+                drawer.close()
         with open(staging / PICKLE_NAME, "wb") as fh:
             pickle.dump(to_seed_frames(sentence.frames), fh, protocol=pickle.HIGHEST_PROTOCOL)
         np.savez_compressed(

@@ -326,13 +326,17 @@ def fit_canvas(style: Style, width: int = 0, height: int = 0) -> Style:
     return replace(style, width=fitted[0], height=fitted[1])
 
 
-def read_style_image(path: str | Path) -> np.ndarray:
+def read_style_bytes(path: str | Path) -> bytes:
+    """The style photo's file as it is, or StyleImageError naming it."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        return p.read_bytes()
     except OSError as exc:
         raise StyleImageError(f"cannot read style image {p}: {exc.strerror}", field="style_image_path") from exc
-    return decode_style_image(data, name=f"style image {p}")
+
+
+def read_style_image(path: str | Path) -> np.ndarray:
+    return decode_style_image(read_style_bytes(path), name=f"style image {Path(path)}")
 
 
 def style_from_image(rgb: np.ndarray, frame: np.ndarray, allow_default: bool = False) -> Style:

@@ -23,6 +23,10 @@ def accepted_flags(parser: argparse.ArgumentParser) -> frozenset[str]:
 
 
 def run(args: argparse.Namespace, serve_flags: frozenset[str] = frozenset()) -> int:
+    if args.renderer == "neural" and args.streams is not None:
+        from signstream.bench.neural_streams import main as neural_streams_main
+
+        return neural_streams_main(args)
     if args.renderer == "neural":
         from signstream.bench.neural import main as neural_main
 
