@@ -20,6 +20,7 @@ import asyncio
 import collections
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,6 +51,7 @@ NEEDS = {RENDERER_MODEL: ", ".join(m.weights for m in (c.APPEARANCE, c.UNET_STEP
 FIRST_PLAYOUT_S = 0.25               # before any frame was measured
 MAX_PLAYOUT_S = 2.0
 LATENCY_SAMPLES = 64
+LATENCY_MAX_AGE_S = 60.0            # older measurements say nothing of the load now
 
 
 def random_seed() -> int:
@@ -59,21 +61,26 @@ def random_seed() -> int:
 
 class RenderLatency:
     """The last LATENCY_SAMPLES batch latencies of this gateway's NEURAL frames (seconds from a batch
-    asked for to its pictures back), for the REALTIME playout delay."""
+    asked for to its pictures back) of the last LATENCY_MAX_AGE_S, for the REALTIME playout delay: when
+    the load drops, the slow batches of before age out."""
 
-    def __init__(self):
-        self._samples: collections.deque[float] = collections.deque(maxlen=LATENCY_SAMPLES)
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._samples: collections.deque[tuple[float, float]] = collections.deque(maxlen=LATENCY_SAMPLES)
 
     def add(self, seconds: float) -> None:
-        self._samples.append(seconds)
+        self._samples.append((self._clock(), seconds))
 
     def playout_delay(self) -> float:
         """How long a REALTIME NEURAL stream holds its first frame: the 90th percentile of the batch
-        latency measured here (so the batch after it is ready too), FIRST_PLAYOUT_S before any, at
-        most MAX_PLAYOUT_S."""
+        latency measured here lately (so the batch after it is ready too), FIRST_PLAYOUT_S when none
+        is recent, at most MAX_PLAYOUT_S."""
+        oldest = self._clock() - LATENCY_MAX_AGE_S
+        while self._samples and self._samples[0][0] < oldest:
+            self._samples.popleft()
         if not self._samples:
             return FIRST_PLAYOUT_S
-        return min(MAX_PLAYOUT_S, float(np.quantile(np.fromiter(self._samples, float), 0.9)))
+        return min(MAX_PLAYOUT_S, float(np.quantile([s for _, s in self._samples], 0.9)))
 
 
 class _Measured(FrameObserver):
