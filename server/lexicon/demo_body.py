@@ -263,6 +263,27 @@ def build_clip(spec: SignSpec, rng: np.random.Generator) -> np.ndarray:
     params = _animate(spec, rng, t)
     seconds = t * (n - 1) / FPS
     f, ph = rng.uniform(0.3, 0.6), rng.uniform(0, 2 * np.pi)
+    dropped = {s: np.zeros(n, dtype=bool) for s in "rl"}
+    for hand, t0, t1 in spec.drop:
+        dropped[hand] |= (t >= t0) & (t <= t1)
+    return pose_frames(params, seconds, f, ph, dropped)
+
+
+def key_params(keys) -> np.ndarray:
+    """Keyframes (t, right hand, left hand, head/face dict; as in SignSpec.keys) -> their parameter
+    vectors (len(keys), len(_COLS)) by IK on the neutral body, the upper arms unwrapped (no jitter)."""
+    params = np.stack([_key_vector(k, np.zeros(4)) for k in keys])
+    params[:, _UPPER_ARMS] = np.unwrap(params[:, _UPPER_ARMS], axis=0)
+    return params
+
+
+def pose_frames(params: np.ndarray, seconds: np.ndarray, sway_f: float, sway_phase: float,
+                dropped: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """The packed frames (T, 681, 3) of a parameter track (T, len(_COLS)) at times `seconds`: the torso
+    sways and breathes at `sway_f` Hz from `sway_phase`; `dropped[s]` marks frames whose hand `s` the
+    hand detector lost."""
+    n = len(params)
+    f, ph = sway_f, sway_phase
     # Torso: slight sway, breathing and shrug move the shoulder line; the neck is their midpoint.
     center = np.column_stack([NECK[0] + 0.004 * np.sin(2 * np.pi * f * seconds + ph),
                               NECK[1] - 0.012 * params[:, _C["shrug"]] - 0.002 * np.sin(2 * np.pi * f * seconds)])
@@ -306,9 +327,8 @@ def build_clip(spec: SignSpec, rng: np.random.Generator) -> np.ndarray:
     frames[:, L.POSE_MP], frames[:, L.FACE_MP] = pose, face_mp
     for s, flagged, mp in (("r", L.RIGHT_HAND, L.RIGHT_HAND_MP), ("l", L.LEFT_HAND, L.LEFT_HAND_MP)):
         inside = np.all((hands[s][..., :2] >= LO) & (hands[s][..., :2] <= HI), axis=(1, 2))
-        for hand, t0, t1 in spec.drop:
-            if hand == s:
-                inside &= ~((t >= t0) & (t <= t1))
+        if dropped is not None:
+            inside &= ~dropped[s]
         frames[inside, flagged, :2], frames[inside, flagged, 2] = hands[s][inside, :, :2], 1.0
         frames[inside, mp] = hands[s][inside]
     return frames
