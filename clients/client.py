@@ -46,7 +46,7 @@ def arrival_summary(arrivals: list[float]) -> dict:
 
 
 class StreamCall:
-    """One bidirectional Synthesize or Retarget call: send items, read responses."""
+    """One bidirectional Synthesize, Retarget or Gesture call: send items, read responses."""
 
     def __init__(self, call, request_type, config: pb.SessionConfig, field: str):
         self._call = call
@@ -70,12 +70,18 @@ class StreamCall:
             await self._write(self._request_type(config=self._config), "config")
 
     async def send(self, item) -> None:
-        """Send one sign ID or Text (Synthesize), or one encoded image (Retarget)."""
+        """Send one sign ID or Text (Synthesize), one encoded image (Retarget) or one audio chunk (Gesture:
+        PCM16 LE mono 16 kHz bytes, at most 0.5 s)."""
         if isinstance(item, Text):
             await self.send_text(item.text)
             return
         await self._ensure_config()
         await self._write(self._request_type(**{self._field: item}), self._field)
+
+    async def send_word(self, text: str, start_ms: int, end_ms: int) -> None:
+        """Send one timed word (Gesture)."""
+        await self._ensure_config()
+        await self._write(self._request_type(word=pb.TimedWord(text=text, start_ms=start_ms, end_ms=end_ms)), "word")
 
     async def send_text(self, text: str) -> None:
         """Send one text (Synthesize): the gateway glosses it and streams its signs as sign IDs stream."""
@@ -123,6 +129,31 @@ class SignStreamClient:
 
     def retarget(self, config: pb.SessionConfig) -> StreamCall:
         return StreamCall(self.stub.Retarget(metadata=self.metadata), pb.RetargetRequest, config, "image")
+
+    def gesture(self, config: pb.GestureConfig) -> StreamCall:
+        return StreamCall(self.stub.Gesture(metadata=self.metadata), pb.GestureRequest, config, "audio")
+
+    async def gesture_all(self, config: pb.GestureConfig, pcm16: bytes, chunk_bytes: int = 16_000,
+                          words: Iterable[tuple[str, int, int]] = ()) -> list[pb.SynthesizeResponse]:
+        """Send the words, then the audio in chunks of `chunk_bytes` (at most 0.5 s) while reading the
+        stream (frames come back while audio is still going out); every response."""
+        call = self.gesture(config)
+        await call._ensure_config()          # before the reader starts: one write at a time
+
+        async def send() -> None:
+            for text, start_ms, end_ms in words:
+                await call.send_word(text, start_ms, end_ms)
+            for at in range(0, len(pcm16), chunk_bytes):
+                await call.send(pcm16[at:at + chunk_bytes])
+            await call.done_sending()
+
+        sender = asyncio.create_task(send())
+        try:
+            responses = [response async for response in call]
+        finally:
+            sender.cancel()             # done already, unless the call ended first
+            await asyncio.gather(sender, return_exceptions=True)
+        return responses
 
     async def synthesize_all(self, config: pb.SessionConfig, sign_ids: Iterable[str]) -> list[pb.SynthesizeResponse]:
         """Send every sign ID at once, then read the whole stream."""

@@ -52,6 +52,13 @@ class InvalidImage(InvalidArgument):
     code = "INVALID_IMAGE"
 
 
+class InvalidAudio(InvalidArgument):
+    """A Gesture audio chunk that is not PCM16 mono at 16 kHz within the size limit: the stream ends with it,
+    after every frame of the audio before it."""
+
+    code = "INVALID_AUDIO"
+
+
 class NoPersonError(StyleImageError):
     """The style image decodes but no person is found in it."""
 
@@ -152,6 +159,14 @@ class RendererUnavailable(SignStreamError):
     missing). SKELETON streams are unaffected."""
 
     code = "RENDERER_UNAVAILABLE"
+    status = "FAILED_PRECONDITION"
+
+
+class SourceUnavailable(SignStreamError):
+    """A Gesture stream asked for a source this server cannot run: `aqgt` without a Triton, or on a
+    Triton where the user's exported AQ-GT models are not installed. `beat` streams are unaffected."""
+
+    code = "SOURCE_UNAVAILABLE"
     status = "FAILED_PRECONDITION"
 
 

@@ -149,6 +149,9 @@ class _Session:
             self.neural.release()
 
 
+StreamSession = _Session      # what every stream kind's session builds on (signstream.gesture.session too)
+
+
 class SynthesisSession(_Session):
     """One Synthesize stream: sign IDs and texts in, frames out. An ID that cannot be used (malformed,
     unknown, a corrupt clip, the store down) or a word that cannot be signed is skipped with a Notice;
@@ -241,7 +244,7 @@ class SynthesisSession(_Session):
                 yield frame
 
 
-async def _opened(session: _Session, spec: SessionSpec, neural: NeuralBackend | None,
+async def opened(session: _Session, spec: SessionSpec, neural: NeuralBackend | None,
                   budget: FrameBudget | None) -> _Session:
     session.budget = budget
     if spec.renderer == Renderer.NEURAL:
@@ -257,7 +260,7 @@ async def open_synthesis(spec: SessionSpec, lexicon: Lexicon, extractor: FrameEx
     spec = spec.validated()
     style = await timed(observe, "extract", load_style(spec, extractor))
     check_frame_size(spec, style.width, style.height, max_frame_bytes)
-    return await _opened(SynthesisSession(spec, style, lexicon, executor, observe), spec, neural, budget)
+    return await opened(SynthesisSession(spec, style, lexicon, executor, observe), spec, neural, budget)
 
 
 class RetargetSession(_Session):
@@ -310,4 +313,4 @@ async def open_retarget(spec: SessionSpec, extractor: FrameExtractor, executor: 
     spec = spec.validated()
     style = await timed(observe, "extract", load_style(spec, extractor))
     check_frame_size(spec, style.width, style.height, max_frame_bytes)
-    return await _opened(RetargetSession(spec, style, extractor, executor, observe), spec, neural, budget)
+    return await opened(RetargetSession(spec, style, extractor, executor, observe), spec, neural, budget)

@@ -1,4 +1,4 @@
-"""The streaming core: one Synthesize or Retarget stream's rules, for every transport. Plain asyncio and
+"""The streaming core: one Synthesize, Retarget or Gesture stream's rules, for every transport. Plain asyncio and
 domain types; a transport (the gRPC servicer, next the WebSocket viewer) turns its messages into
 items, hands them to `StreamCore.run` and sends the outputs it yields.
 
@@ -11,7 +11,8 @@ items, hands them to `StreamCore.run` and sends the outputs it yields.
     finally:
         stream.release()
 
-`items` yields the stream's items after its config (sign IDs, or encoded video frames) and may yield
+`items` yields the stream's items after its config (sign IDs, encoded video frames, or audio samples
+and timed words) and may yield
 a SignStreamError for a message the transport could not use (a second config, bytes that do not
 parse): the stream then ends with that error after every frame of the items before it. The core
 owns the rules: the bounded read-ahead queue (a client that floods is slowed by the transport's flow
@@ -38,10 +39,13 @@ from signstream.outputs import FrameOut, Output
 from signstream.pacing import Pacer
 from signstream.render.neural_backend import NeuralBackend
 from signstream.server_counts import NEURAL_STREAMS, ServerCounts
+from signstream.gesture.session import open_gesture
+from signstream.gesture.spec import GestureSpec
 from signstream.session import open_retarget, open_synthesis
 from signstream.spec import SessionSpec
 
-REQUEST_QUEUE = 64          # sign IDs / frames read ahead of synthesis, per stream
+REQUEST_QUEUE = 64          # sign IDs / frames / audio chunks read ahead of synthesis, per stream
+ITEM_NAMES = {"Synthesize": "sign IDs", "Retarget": "frames", "Gesture": "audio chunks and words"}
 _END = object()
 _LATE = object()
 
@@ -127,6 +131,7 @@ class StreamCore:
         self.budget = FrameBudget(self.limits, counts)
         slots = ExtractionSlots(self.limits, counts)
         self.extractor = BoundedExtractor(extractor, slots)   # clients' images: scaled down, under a slot
+        self.triton_urls = tuple(getattr(getattr(extractor, "inner", extractor), "urls", ()))   # none in-process
         self.max_frame_bytes = max_frame_bytes      # the send limit: a stream whose frames could pass it is refused
         metrics.track_server(lambda: self.admission.server_open, lambda: self.budget.held,
                              lambda: self.budget.server_held, self.limits.frame_memory_bytes,
@@ -134,7 +139,7 @@ class StreamCore:
         self.draining = False
 
     def admit(self, rpc: str) -> OpenStream:
-        """A slot for a new stream ("Synthesize" or "Retarget"); Overloaded when none is free,
+        """A slot for a new stream ("Synthesize", "Retarget" or "Gesture"); Overloaded when none is free,
         ShuttingDown once `drain` has begun."""
         if self.draining:
             raise ShuttingDown("the server is shutting down and takes no new streams; open it on another "
@@ -172,14 +177,17 @@ class StreamCore:
         elif runner is not None:
             runner.cancel()
 
-    def _open(self, rpc: str, spec: SessionSpec):
+    def _open(self, rpc: str, spec: SessionSpec | GestureSpec):
+        if rpc == "Gesture":
+            return open_gesture(spec, self.extractor, self.executor, self.metrics.stage, self.max_frame_bytes,
+                                self.budget, self.neural, self.triton_urls)
         if rpc == "Synthesize":
             return open_synthesis(spec, self.lexicon, self.extractor, self.executor, self.metrics.stage,
                                   self.max_frame_bytes, self.budget, self.neural)
         return open_retarget(spec, self.extractor, self.executor, self.metrics.stage, self.max_frame_bytes,
                              self.budget, self.neural)
 
-    async def run(self, stream: OpenStream, spec: SessionSpec, items: AsyncIterator) -> AsyncIterator[Output]:
+    async def run(self, stream: OpenStream, spec: SessionSpec | GestureSpec, items: AsyncIterator) -> AsyncIterator[Output]:
         """The stream's outputs: its session opened on `spec`, then item by item from `items` (read
         ahead in a task of its own), then what the session still owes once `items` ends. Raises the
         SignStreamError that ends the stream (after every frame before it)."""
@@ -202,13 +210,15 @@ class StreamCore:
         if stream is not None:
             stream.release()
 
-    async def _respond(self, stream: OpenStream, spec: SessionSpec, queue: asyncio.Queue) -> AsyncIterator[Output]:
+    async def _respond(self, stream: OpenStream, spec: SessionSpec | GestureSpec,
+                       queue: asyncio.Queue) -> AsyncIterator[Output]:
         """What the session makes of each item; what it holds back for the next item goes out when that
         item is late, and before the client's own error (a second config, the sign limit) ends the
         stream, so every frame of the items before it is sent."""
         session, watch, rpc = stream.session, stream.watch, stream.rpc
         pacer = None            # REALTIME: made at the first frame, when the lexicon's fps is known
-        what = "sign IDs" if rpc == "Synthesize" else "frames"
+        what = ITEM_NAMES[rpc]
+        pacing = spec.session.pacing if isinstance(spec, GestureSpec) else spec.pacing
         loop = asyncio.get_running_loop()
         holding, due = None, 0.0   # the frames the session holds back, and when they go out anyway
         while True:
@@ -233,7 +243,7 @@ class StreamCore:
                 outputs = session.add(value)
             async for out in outputs:
                 if isinstance(out, FrameOut):
-                    if spec.pacing == Pacing.REALTIME:
+                    if pacing == Pacing.REALTIME:
                         if pacer is None and (playout := session.playout_wait()) > 0:
                             await asyncio.sleep(playout)    # NEURAL: start with the next batch rendered too
                         pacer = pacer or Pacer(session.fps)

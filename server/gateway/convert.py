@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from signstream.errors import InvalidArgument
+from signstream.gesture.audio import decode_pcm16
+from signstream.gesture.source import Word
+from signstream.gesture.spec import GestureSpec
 from signstream.keypoint_proto import KEYPOINT_FIELD_SIZES, keypoints_from_proto, keypoints_to_bytes, keypoints_to_proto
 from signstream.names import Encoding, Pacing, Renderer
 from signstream.pipeline import FrameKind, SynthesisOptions
@@ -19,7 +22,7 @@ from signstream.v1 import signstream_pb2 as pb
 __all__ = [
     "ENCODING_NAMES", "ENCODING_VALUES", "PACING_NAMES", "PACING_VALUES", "RENDERER_NAMES", "RENDERER_VALUES",
     "FRAME_KINDS", "FRAME_KIND_VALUES", "KEYPOINT_FIELD_SIZES",
-    "keypoints_to_bytes", "spec_from_config", "synthesize_item", "keypoints_to_proto", "keypoints_from_proto", "notice_to_proto", "frame_to_proto",
+    "keypoints_to_bytes", "spec_from_config", "gesture_spec_from_config", "gesture_item", "synthesize_item", "keypoints_to_proto", "keypoints_from_proto", "notice_to_proto", "frame_to_proto",
 ]
 
 # ---- enums: proto number -> our name, and back ------------------------------------------------------
@@ -55,6 +58,20 @@ def spec_from_config(config: pb.SessionConfig) -> SessionSpec:
         fingerspell=config.fingerspell,
         neural_model=config.neural_model, neural_steps=config.neural_steps, seed=config.seed,
     ).validated()
+
+
+def gesture_spec_from_config(config: pb.GestureConfig) -> GestureSpec:
+    """GestureConfig -> a validated GestureSpec (its session part as spec_from_config)."""
+    return GestureSpec(spec_from_config(config.session), config.source, config.lookahead_ms,
+                       config.sample_rate).validated()
+
+
+def gesture_item(request: pb.GestureRequest, position: int) -> np.ndarray | Word:
+    """A Gesture request after the config -> audio samples (InvalidAudio when they are not PCM16 within
+    the limit; `position`: the audio chunk's place) or a Word."""
+    if request.WhichOneof("item") == "word":
+        return Word(request.word.text, request.word.start_ms, request.word.end_ms)
+    return decode_pcm16(request.audio, position)
 
 
 def synthesize_item(request: pb.SynthesizeRequest) -> str | Text:

@@ -1,6 +1,6 @@
 """The SignStream gRPC service (protos/signstream/v1): protos in, domain calls, protos out. Nothing else.
 
-Synthesize and Retarget hand their requests, converted, to the streaming core (signstream.streaming),
+Synthesize, Retarget and Gesture hand their requests, converted, to the streaming core (signstream.streaming),
 which owns every stream rule, and yield its outputs as protos one by one: grpc.aio writes each before
 asking for the next, so a slow reader holds back synthesis instead of growing memory. A client that
 goes away cancels the handler, which cancels the core's reader, the frames being rendered and any
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_LIST_LIMIT = 10_000
 CANCEL_SETTLE_S = 0.05      # see _first_config
+CONFIGS = {"Synthesize": "SessionConfig", "Retarget": "SessionConfig", "Gesture": "GestureConfig"}
 
 
 def output_to_proto(out: Output) -> pb.SynthesizeResponse:
@@ -38,24 +39,43 @@ def output_to_proto(out: Output) -> pb.SynthesizeResponse:
     return convert.notice_to_proto(out.code, out.sign_id, out.message)
 
 
-def _item(request, field: str):
-    """A later request's item: a sign ID or a Text (Synthesize), an image (Retarget)."""
-    return convert.synthesize_item(request) if field == "sign_id" else getattr(request, field)
+class _Items:
+    """A later request -> the streaming core's item: a sign ID or a Text (Synthesize), an image
+    (Retarget), audio samples or a Word (Gesture)."""
+
+    def __init__(self, rpc: str):
+        self.rpc = rpc
+        self.audio_chunks = 0
+
+    def __call__(self, request):
+        if self.rpc == "Synthesize":
+            return convert.synthesize_item(request)
+        if self.rpc == "Retarget":
+            return request.image
+        if request.WhichOneof("item") == "audio":
+            self.audio_chunks += 1
+        return convert.gesture_item(request, self.audio_chunks - 1)
 
 
-async def _items(requests: AsyncIterator, field: str) -> AsyncIterator:
-    """Every later request's item (a sign ID or a text, or an image), as the streaming core takes them: a
-    second config or a message that does not parse becomes the error that ends the stream."""
+async def _items(requests: AsyncIterator, rpc: str) -> AsyncIterator:
+    """Every later request's item, as the streaming core takes them: a second config, a message that
+    does not parse or an item that cannot be used (audio that is not PCM16) becomes the error that
+    ends the stream."""
     position = 1                                # the config was message 1
+    item = _Items(rpc)
     async for request in requests:
         position += 1
         if isinstance(request, Malformed):
             yield MalformedMessage(f"{request.describe(position)}; the stream ends here")
             return
         if request.WhichOneof("item") == "config":
-            yield InvalidArgument("a second SessionConfig was sent; a stream has one, first", field="config")
+            yield InvalidArgument(f"a second {CONFIGS[rpc]} was sent; a stream has one, first", field="config")
             return
-        yield _item(request, field)
+        try:
+            yield item(request)
+        except SignStreamError as exc:
+            yield exc
+            return
 
 
 class SignStreamService(pb_grpc.SignStreamServicer):
@@ -63,7 +83,7 @@ class SignStreamService(pb_grpc.SignStreamServicer):
         self.core = core
 
     # -- streams --------------------------------------------------------------------------------
-    async def _first_config(self, requests: AsyncIterator, rpc: str) -> pb.SessionConfig:
+    async def _first_config(self, requests: AsyncIterator, rpc: str) -> pb.SessionConfig | pb.GestureConfig:
         first = await anext(requests, None)
         if first is None:
             # No request at all: the client half-closed, or cancelled. A cancelled call is cancelled here
@@ -72,11 +92,11 @@ class SignStreamService(pb_grpc.SignStreamServicer):
         if isinstance(first, Malformed):
             raise MalformedMessage(f"{rpc}: the first message {first.describe()}")
         if first is None or first.WhichOneof("item") != "config":
-            raise InvalidArgument(f"{rpc}: the first message must be a SessionConfig (got "
+            raise InvalidArgument(f"{rpc}: the first message must be a {CONFIGS[rpc]} (got "
                                   f"{'nothing' if first is None else first.WhichOneof('item')})", field="config")
         return first.config
 
-    async def _stream(self, rpc: str, field: str, request_iterator, context) -> AsyncIterator:
+    async def _stream(self, rpc: str, request_iterator, context) -> AsyncIterator:
         requests = aiter(request_iterator)
         stream = None
 
@@ -89,8 +109,9 @@ class SignStreamService(pb_grpc.SignStreamServicer):
         try:
             stream = self.core.admit(rpc)
             stream.guard = asyncio.create_task(self.core.guard(stream, on_overdue), name=f"{rpc}-guard")
-            spec = convert.spec_from_config(await self._first_config(requests, rpc))
-            async with contextlib.aclosing(self.core.run(stream, spec, _items(requests, field))) as outputs:
+            config = await self._first_config(requests, rpc)
+            spec = convert.gesture_spec_from_config(config) if rpc == "Gesture" else convert.spec_from_config(config)
+            async with contextlib.aclosing(self.core.run(stream, spec, _items(requests, rpc))) as outputs:
                 async for out in outputs:
                     yield output_to_proto(out)
         except SignStreamError as exc:
@@ -103,11 +124,15 @@ class SignStreamService(pb_grpc.SignStreamServicer):
 
     # grpc.aio streams a handler's output only when the handler itself is an async generator.
     async def Synthesize(self, request_iterator, context):
-        async for response in self._stream("Synthesize", "sign_id", request_iterator, context):
+        async for response in self._stream("Synthesize", request_iterator, context):
             yield response
 
     async def Retarget(self, request_iterator, context):
-        async for response in self._stream("Retarget", "image", request_iterator, context):
+        async for response in self._stream("Retarget", request_iterator, context):
+            yield response
+
+    async def Gesture(self, request_iterator, context):
+        async for response in self._stream("Gesture", request_iterator, context):
             yield response
 
     @staticmethod

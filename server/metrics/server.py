@@ -28,8 +28,8 @@ Read = Callable[[], float]
 
 log = logging.getLogger(__name__)
 
-RPCS = ("Synthesize", "Retarget")
-STAGES = ("lookup", "normalize", "render", "encode", "extract", "send")
+RPCS = ("Synthesize", "Retarget", "Gesture")
+STAGES = ("lookup", "normalize", "render", "encode", "extract", "send", "gesture")
 # 1 ms .. 10 s: a cached lookup is ~1 ms, a cold S3 read or first Triton call can take seconds.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
