@@ -56,6 +56,11 @@ def check_flags(args: argparse.Namespace) -> None:
     """Refuse, before connecting, output flags that the encoding cannot fill, and a call with nothing to send."""
     if not args.sign_ids and not args.text:
         raise InvalidArgument("nothing to stream: give sign IDs (¶hello ...) or --text \"...\"", field="sign_ids")
+    check_output_flags(args)
+
+
+def check_output_flags(args: argparse.Namespace) -> None:
+    """Refuse --mp4/--frames-dir when the encoding sends no pictures (NONE)."""
     if args.encoding == Encoding.NONE.name:
         wanting = [flag for flag, value in (("--mp4", args.mp4), ("--frames-dir", args.frames_dir)) if value]
         if wanting:

@@ -28,8 +28,8 @@ from signstream.gesture.source import SAMPLE_RATE, Word
 from signstream.gesture.trajectory import Trajectory
 from signstream.lexicon.demo_body import HANDSHAPES, L_REST, R_REST, key_params, pose_frames
 
-DEFAULT_LOOKAHEAD_S = 0.5        # every apex on its onset (on_time_lookahead() is 0.47 s)
-HOVER = np.array([0.42, 0.74])   # the right wrist while speaking (image left of the midline, chest height)
+DEFAULT_LOOKAHEAD_S = 0.55       # every apex on its onset (on_time_lookahead() is 0.50 s)
+HOVER = np.array([0.42, 0.72])   # the right wrist while speaking (image left of the midline, lower chest)
 REST = np.array(R_REST[:2])      # hands down by the hips
 GESTURE_SPACE = ((0.30, 0.58), (0.62, 0.86))   # (x0, y0), (x1, y1) every wrist stays in
 PREP_S, PREP_MIN_S = 0.25, 0.10  # the rise to the preparation point (nominal, shortest)

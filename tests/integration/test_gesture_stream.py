@@ -36,7 +36,7 @@ def speech() -> bytes:
 
 def config(**session) -> pb.GestureConfig:
     options = {"encoding": pb.JPEG, "width": 96, "height": 96, **session}
-    return pb.GestureConfig(session=pb.SessionConfig(**options), source="beat", lookahead_ms=500)
+    return pb.GestureConfig(session=pb.SessionConfig(**options), source="beat", lookahead_ms=550)
 
 
 def gesture(gateway, cfg, audio: bytes, **kw):

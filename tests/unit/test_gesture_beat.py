@@ -195,3 +195,7 @@ def test_strokes_are_smooth():
     assert step.max() * 50 < stroke + 0.1, step.max() * 50
     bones = np.linalg.norm(frames[:, L.BODY][:, 3, :2] - frames[:, L.BODY][:, 2, :2], axis=1)
     assert bones.std() / bones.mean() < 0.02  # the upper arm keeps its length
+
+
+def test_the_default_lookahead_puts_every_apex_on_its_onset():
+    assert on_time_lookahead() <= beat.DEFAULT_LOOKAHEAD_S < on_time_lookahead() + 0.1
