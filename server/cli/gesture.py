@@ -3,9 +3,7 @@ rpc and save the gesturing avatar as an MP4 (or its frames), printing per-frame 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -13,7 +11,6 @@ from signstream.clients.audio_file import read_pcm16
 from signstream.clients.call_errors import call_errors
 from signstream.clients.client import SignStreamClient, arrival_summary
 from signstream.clients.session_config import read_style
-from signstream.clients.stream_mp4 import StreamMp4
 from signstream.gesture.audio import MAX_CHUNK_BYTES
 from signstream.gesture.spec import MAX_LOOKAHEAD_MS, SOURCES
 from signstream.names import Encoding, Renderer
@@ -21,7 +18,7 @@ from signstream.v1 import signstream_pb2 as pb
 
 from .common import add_gateway_client_flags, channel_security_from_args
 from .flag_types import COUNT, NON_NEGATIVE_REAL
-from .stream import check_output_flags, mp4_note, save_frame
+from .stream import FrameSink, check_output_flags
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,11 +57,7 @@ def gesture_config(args: argparse.Namespace) -> pb.GestureConfig:
     return pb.GestureConfig(session=session, source=args.source, lookahead_ms=args.lookahead_ms)
 
 
-async def stream(args: argparse.Namespace, pcm: bytes, mp4: StreamMp4 | None) -> dict:
-    frames_dir = Path(args.frames_dir) if args.frames_dir else None
-    if frames_dir:
-        frames_dir.mkdir(parents=True, exist_ok=True)
-    times: list[float] = []
+async def stream(args: argparse.Namespace, pcm: bytes, sink: FrameSink) -> dict:
     sent_at: list[float] = []
     latencies: list[float] = []
     notices = 0
@@ -77,17 +70,11 @@ async def stream(args: argparse.Namespace, pcm: bytes, mp4: StreamMp4 | None) ->
                 print(f"notice  {response.notice.code}: {response.notice.message}", file=sys.stderr)
                 continue
             frame = response.frame
-            times.append(at)
             if sent_at:
                 latencies.append(at - sent_at[-1])       # since the chunk most recently sent (live: the one it waited for)
-            if not args.quiet:
-                print(f"frame {frame.index:5d}  {pb.FrameKind.Name(frame.kind):<8} {1000 * at:8.1f} ms  "
-                      f"{len(frame.image):8d} B")
-            if frames_dir:
-                save_frame(frames_dir, frame)
-            if mp4 is not None:
-                mp4.add(frame)
-    summary = {**arrival_summary(times), "notices": notices}
+            sink.add(frame, at, f"frame {frame.index:5d}  {pb.FrameKind.Name(frame.kind):<8} {1000 * at:8.1f} ms  "
+                     f"{len(frame.image):8d} B")
+    summary = {**arrival_summary(sink.times), "notices": notices}
     if args.live and latencies:
         summary["chunk_to_frame_p99_ms"] = float(np.percentile(latencies, 99) * 1000)
     return summary
@@ -99,17 +86,11 @@ def run(args: argparse.Namespace) -> int:
     seconds = len(pcm) / 32_000
     print(f"{args.audio}: {found['codec']} {found['rate']} Hz x{found['channels']}, {seconds:.2f} s -> PCM16 mono "
           "16 kHz", file=sys.stderr)
-    mp4 = StreamMp4(args.mp4) if args.mp4 else None
-    try:
-        summary = asyncio.run(stream(args, pcm, mp4))
-    except BaseException:
-        if mp4 is not None:
-            mp4.abort()
-        raise
-    written = mp4.close() if mp4 is not None else False
+    sink = FrameSink(args)
+    summary, mp4_said = sink.run(stream(args, pcm, sink))
     first = "n/a" if summary["first_frame_ms"] is None else f"{summary['first_frame_ms']:.1f} ms"
     live = (f"; audio chunk -> frame p99 {summary['chunk_to_frame_p99_ms']:.1f} ms"
             if "chunk_to_frame_p99_ms" in summary else "")
     print(f"{summary['frames']} frames for {seconds:.2f} s of speech, {summary['notices']} notices; time to first "
-          f"frame {first}; {summary['frames_per_s']:.1f} frames/s{live}" + mp4_note(args.mp4, written))
+          f"frame {first}; {summary['frames_per_s']:.1f} frames/s{live}" + mp4_said)
     return 0 if summary["frames"] else 2

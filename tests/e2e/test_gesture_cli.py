@@ -10,18 +10,15 @@ import pytest
 
 from signstream.bench.speech_corpus import make_utterance
 from signstream.cli import main
-from signstream.config import Settings
-from signstream.extract.base import LocalExtractor
-from signstream.lexicon import open_lexicon
 from signstream.render import probe_video
-from tests.support.gateway import GatewayThread
+from tests.support.gateway import local_gateway
 
 SECONDS = 3.0
 
 
 @pytest.fixture(scope="module")
 def gateway(demo_lexicon_dir):
-    running = GatewayThread(open_lexicon(Settings(lexicon=str(demo_lexicon_dir))), LocalExtractor()).start()
+    running = local_gateway(demo_lexicon_dir)
     yield running
     running.stop()
 

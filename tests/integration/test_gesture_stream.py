@@ -11,20 +11,17 @@ import pytest
 
 from signstream.bench.speech_corpus import make_utterance, pcm16
 from signstream.clients.client import SignStreamClient
-from signstream.config import Settings
-from signstream.extract.base import LocalExtractor
 from signstream.gateway.convert import keypoints_from_proto
 from signstream.kernels import layout as L
-from signstream.lexicon import open_lexicon
 from signstream.v1 import signstream_pb2 as pb
-from tests.support.gateway import GatewayThread, read_all
+from tests.support.gateway import local_gateway, read_all
 
 SECONDS = 4.3
 
 
 @pytest.fixture(scope="module")
 def gateway(demo_lexicon_dir):
-    running = GatewayThread(open_lexicon(Settings(lexicon=str(demo_lexicon_dir))), LocalExtractor()).start()
+    running = local_gateway(demo_lexicon_dir)
     yield running
     running.stop()
 
