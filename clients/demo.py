@@ -125,11 +125,11 @@ def run_neural(args, style: bytes, target: str | None, log_dir: Path) -> Path:
 
 
 def run_gesture(out: Path, style: bytes, target: str) -> str:
-    """Synthetic speech (seeded, speech-LIKE: see signstream.bench.speech_corpus) through rpc Gesture with
+    """Synthetic speech (seeded, speech-LIKE: see signstream.gesture.speech_corpus) through rpc Gesture with
     the beat source -> out/out_video_gesture.mp4; its latency line."""
     import wave
 
-    from signstream.bench.speech_corpus import SAMPLE_RATE, make_utterance, pcm16
+    from signstream.gesture.speech_corpus import SAMPLE_RATE, make_utterance, pcm16
 
     out.mkdir(parents=True, exist_ok=True)
     pcm = pcm16(make_utterance(1, GESTURE_SECONDS).audio)

@@ -8,7 +8,7 @@ import wave
 import numpy as np
 import pytest
 
-from signstream.bench.speech_corpus import make_utterance
+from signstream.gesture.speech_corpus import make_utterance
 from signstream.cli import main
 from signstream.render import probe_video
 from tests.support.gateway import local_gateway

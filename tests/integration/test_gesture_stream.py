@@ -9,7 +9,7 @@ import grpc
 import numpy as np
 import pytest
 
-from signstream.bench.speech_corpus import make_utterance, pcm16
+from signstream.gesture.speech_corpus import make_utterance, pcm16
 from signstream.clients.client import SignStreamClient
 from signstream.gateway.convert import keypoints_from_proto
 from signstream.kernels import layout as L

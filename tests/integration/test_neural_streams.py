@@ -259,7 +259,7 @@ def test_a_gateway_without_triton_refuses_neural_naming_why(lexicon):
 
 
 def test_a_gesture_stream_renders_neural_frames(gateway):
-    from signstream.bench.speech_corpus import make_utterance, pcm16
+    from signstream.gesture.speech_corpus import make_utterance, pcm16
 
     async def main():
         async with SignStreamClient(gateway.target) as client:

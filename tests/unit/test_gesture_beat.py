@@ -4,7 +4,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from signstream.bench.speech_corpus import SAMPLE_RATE, make_utterance
+from signstream.gesture.speech_corpus import SAMPLE_RATE, make_utterance
 from signstream.gesture import beat
 from signstream.gesture.beat import BeatSource, on_time_lookahead
 from signstream.gesture.onsets import DELAY_S, REFRACTORY_S, OnsetDetector
