@@ -24,6 +24,9 @@ from signstream.pipeline import retarget_normalizer
 from signstream.style import DEFAULT_STYLE, Style, skeleton_from_frame
 
 CANVAS = 1024                       # the rest figure's square canvas (aspect 1)
+# The demo signer made smaller and higher, so a fully stretched arm (~0.4 of the frame) stays inside
+# it in every direction: clipping to [0, 1] never has to shorten a bone.
+FIGURE_SCALE, FIGURE_NECK = 0.7, (0.5, 0.45)
 # OpenPose-18 point <- AQ-GT joint, for the arms and the nose.
 _BODY_FROM = {L.NOSE: "nose", L.R_SHOULDER: "r_shoulder", L.R_ELBOW: "r_elbow", L.R_WRIST: "r_wrist",
               L.L_SHOULDER: "l_shoulder", L.L_ELBOW: "l_elbow", L.L_WRIST: "l_wrist"}
@@ -44,9 +47,15 @@ def rebuild_positions(out_dir_vec: np.ndarray, mean_dir_vec: np.ndarray) -> np.n
 
 
 def rest_frame() -> np.ndarray:
-    """(681, 3) the demo signer at rest, arms down."""
+    """(681, 3) the demo signer at rest, arms down, scaled by FIGURE_SCALE about its neck, which is
+    moved to FIGURE_NECK."""
     spec = SignSpec("aqgt-rest", "REST", 0.2, ((0.0, None, None, {}), (1.0, None, None, {})))
-    return build_clip(spec, np.random.default_rng(0))[0]
+    frame = build_clip(spec, np.random.default_rng(0))[:1]
+    valid = L.validity(frame)[0]
+    neck = frame[0, L.NECK, :2].copy()
+    frame = frame[0]
+    frame[valid, :2] = (frame[valid, :2] - neck) * FIGURE_SCALE + np.array(FIGURE_NECK, np.float32)
+    return frame
 
 
 class GestureBody:
