@@ -69,8 +69,9 @@ async def _stream(url: str, audio: np.ndarray, fps: float, chunks: list[int]) ->
     return np.concatenate(got), counts
 
 
-def test_the_family_serves_the_contract(triton):
+def test_the_family_serves_the_contract_and_logs_the_licence(triton):
     assert set(MODELS) <= set(triton.ready_models())
+    assert "CC BY-NC 3.0" in triton.log_file.read_text(errors="replace")
     client = grpcclient.InferenceServerClient(triton.grpc_url)
     for model, inputs, outputs in (("aqgt_pre", PRE_INPUTS, PRE_OUTPUTS),
                                    ("aqgt_generator", GENERATOR_INPUTS, GENERATOR_OUTPUTS),
