@@ -1,6 +1,7 @@
 """The `aqgt` gesture source: AQ-GT (the user's own export) on Triton, window by window as speech arrives.
 
-    source = await open_aqgt_source("127.0.0.1:8001", fps=25.0, lookahead_s=2.4)
+    source = open_aqgt_source("127.0.0.1:8001", fps=25.0, lookahead_s=2.4)
+    await source.check()                   # optional: fail at the stream's start, not at its first audio
     frames = await source.feed(chunk)      # (T, 681, 3) packed frames now ready
     frames = await source.finish()         # the rest: exactly round(duration * fps) frames in all
     await source.close()
@@ -12,9 +13,11 @@ as its audio has all arrived; the frames no later window changes are mapped onto
 window of audio (34 / 15 s) plus one model frame: AQGT_LOOKAHEAD_S, the least lookahead a client must
 declare. Words are accepted and not used (the exported model has the empty sentence's text feature).
 
-Errors: GestureModelUnavailable (FAILED_PRECONDITION) when the Triton has no ready aqgt models (their
-files are missing: it names them and the README recipe); InvalidArgument for a lookahead below
-AQGT_LOOKAHEAD_S or a bad fps or chunk; TritonUnavailable when Triton cannot be reached or fails a call.
+Errors: open_aqgt_source raises InvalidArgument for a lookahead below AQGT_LOOKAHEAD_S or a bad fps;
+the first of check / feed / finish raises GestureModelUnavailable (FAILED_PRECONDITION) when the Triton
+has no ready aqgt models (their files are missing: it names them and the README recipe) and
+TritonUnavailable when Triton cannot be reached (also when it fails a call later); feed raises
+InvalidArgument for NaN audio or audio after finish.
 """
 from __future__ import annotations
 
@@ -66,8 +69,10 @@ class AqgtSource:
     """One stream's AQ-GT gestures (never shared). Keeps the stream's audio and the model frames not
     yet sent; `close` releases the Triton connection."""
 
-    def __init__(self, client: triton_aio.InferenceServerClient, url: str, fps: float, lookahead_s: float):
-        self._client, self.url = client, url
+    def __init__(self, url: str, fps: float, lookahead_s: float, client=None):
+        self.url = url
+        self._client = client               # made at the first check (it needs the running event loop)
+        self._checked = self._closed = False
         self.fps, self.lookahead_s = float(fps), float(lookahead_s)
         self._body = GestureBody()
         self._audio = np.zeros(0, np.float32)
@@ -79,10 +84,28 @@ class AqgtSource:
 
     # ------------------------------------------------------------------ GestureSource
 
+    async def check(self) -> None:
+        """Make sure the Triton serves the three aqgt models (once; feed and finish call it)."""
+        if self._checked:
+            return
+        if self._closed:
+            raise InvalidArgument("the aqgt source is closed")
+        if self._client is None:
+            self._client = triton_aio.InferenceServerClient(self.url)
+        try:
+            missing = [m for m in MODELS if not await self._client.is_model_ready(m)]
+        except InferenceServerException as exc:
+            raise TritonUnavailable(f"Triton at {self.url} cannot be reached: {exc.message()}") from exc
+        if missing:
+            raise GestureModelUnavailable(missing_models_message(self.url, missing))
+        log.info("%s (Triton %s)", LICENCE_NOTICE, self.url)
+        self._checked = True
+
     async def feed(self, audio: np.ndarray, words: Sequence[Word] = ()) -> np.ndarray:
         """Take the next audio (float32 mono 16 kHz); run every window it completes; the frames ready."""
         if self._finished:
             raise InvalidArgument("audio after the end of the speech")
+        await self.check()
         chunk = np.asarray(audio, np.float32).reshape(-1)
         if not np.all(np.isfinite(chunk)):
             raise InvalidArgument("audio holds NaN or infinite samples", field="audio")
@@ -96,11 +119,13 @@ class AqgtSource:
     async def finish(self) -> np.ndarray:
         """The speech ended: run the windows still owed (zero-padded audio); every frame still owed."""
         self._finished = True
+        await self.check()
         while self._windows < win.window_count(len(self._audio) / SAMPLE_RATE):
             await self._run_window()
         return self._release(win.stream_frame_count(len(self._audio), self.fps))
 
     async def close(self) -> None:
+        self._closed = True
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
@@ -108,7 +133,7 @@ class AqgtSource:
     # ------------------------------------------------------------------ the three models
 
     async def _infer(self, model: str, inputs: dict[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]:
-        if self._client is None:
+        if self._closed:
             raise InvalidArgument("the aqgt source is closed")
         try:
             result = await self._client.infer(model, [_tensor(n, a) for n, a in inputs.items()],
@@ -148,17 +173,8 @@ def _check_options(fps: float, lookahead_s: float) -> None:
                               field="lookahead_s")
 
 
-async def open_aqgt_source(url: str, fps: float, lookahead_s: float) -> AqgtSource:
-    """A new source on the Triton at `url` (host:port, gRPC), checked to serve the aqgt models."""
+def open_aqgt_source(url: str, fps: float, lookahead_s: float) -> AqgtSource:
+    """A new source for one stream on the Triton at `url` (host:port, gRPC). Nothing is sent yet: the
+    models are checked at the source's first check / feed / finish."""
     _check_options(fps, lookahead_s)
-    client = triton_aio.InferenceServerClient(url)
-    try:
-        missing = [m for m in MODELS if not await client.is_model_ready(m)]
-    except InferenceServerException as exc:
-        await client.close()
-        raise TritonUnavailable(f"Triton at {url} cannot be reached: {exc.message()}") from exc
-    if missing:
-        await client.close()
-        raise GestureModelUnavailable(missing_models_message(url, missing))
-    log.info("%s (Triton %s)", LICENCE_NOTICE, url)
-    return AqgtSource(client, url, fps, lookahead_s)
+    return AqgtSource(url, fps, lookahead_s)

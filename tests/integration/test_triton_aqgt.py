@@ -49,7 +49,7 @@ def _speech(seconds: float, seed: int = 0) -> np.ndarray:
 
 
 async def _stream(url: str, audio: np.ndarray, fps: float, chunks: list[int]) -> tuple[np.ndarray, list[int]]:
-    source = await open_aqgt_source(url, fps, AQGT_LOOKAHEAD_S + 0.1)
+    source = open_aqgt_source(url, fps, AQGT_LOOKAHEAD_S + 0.1)
     got, counts, at, i = [], [], 0, 0
     try:
         while at < len(audio):
@@ -112,7 +112,7 @@ def test_bone_lengths_stay_constant_and_the_arms_move(triton):
 
 def test_a_lookahead_below_one_window_is_refused(triton):
     with pytest.raises(InvalidArgument, match="lookahead"):
-        asyncio.run(open_aqgt_source(triton.grpc_url, 25.0, 1.0))
+        open_aqgt_source(triton.grpc_url, 25.0, 1.0)
 
 
 def test_a_triton_without_the_export_is_refused_naming_the_file(tmp_path):
@@ -120,6 +120,13 @@ def test_a_triton_without_the_export_is_refused_naming_the_file(tmp_path):
     with TritonServer(TritonOptions(repo, grpc_port=0, http_port=0, metrics_port=0)) as server:
         assert not set(MODELS) & set(server.ready_models())
         assert GENERATOR_FILE in server.report.skipped["aqgt_generator"]
+        source = open_aqgt_source(server.grpc_url, 25.0, AQGT_LOOKAHEAD_S)
+
+        async def first_audio():
+            try:
+                await source.feed(np.zeros(800, np.float32))
+            finally:
+                await source.close()
         with pytest.raises(GestureModelUnavailable, match=GENERATOR_FILE) as err:
-            asyncio.run(open_aqgt_source(server.grpc_url, 25.0, AQGT_LOOKAHEAD_S))
+            asyncio.run(first_audio())
     assert err.value.status == "FAILED_PRECONDITION" and "README" in err.value.message

@@ -44,6 +44,9 @@ class FakeTriton:
             return _Result({"out_dir_vec": self.session.run(None, feeds)[0]})
         return _Result({"POSITIONS": rebuild_positions(feeds["out_dir_vec"], rest_offsets())})
 
+    async def is_model_ready(self, name):
+        return True
+
     async def close(self):
         self.closed = True
 
@@ -63,7 +66,7 @@ def _keep_arrays(monkeypatch):
 
 def _run(audio: np.ndarray, fps: float = 25.0, chunk: int = 8000):
     client = FakeTriton()
-    source = AqgtSource(client, "fake:0", fps, AQGT_LOOKAHEAD_S)
+    source = AqgtSource("fake:0", fps, AQGT_LOOKAHEAD_S, client=client)
 
     async def go():
         out, ran = [], []
@@ -101,7 +104,7 @@ def test_short_speech_still_gets_its_one_window_and_its_frames():
 
 
 def test_bad_audio_and_audio_after_the_end_are_refused():
-    source = AqgtSource(FakeTriton(), "fake:0", 25.0, AQGT_LOOKAHEAD_S)
+    source = AqgtSource("fake:0", 25.0, AQGT_LOOKAHEAD_S, client=FakeTriton())
     with pytest.raises(InvalidArgument, match="NaN"):
         asyncio.run(source.feed(np.array([np.nan], np.float32)))
     asyncio.run(source.finish())
@@ -115,7 +118,7 @@ def test_a_failing_model_is_triton_unavailable():
     class Failing(FakeTriton):
         async def infer(self, model, inputs, outputs=None):
             raise InferenceServerException("boom")
-    source = AqgtSource(Failing(), "fake:0", 25.0, AQGT_LOOKAHEAD_S)
+    source = AqgtSource("fake:0", 25.0, AQGT_LOOKAHEAD_S, client=Failing())
     with pytest.raises(TritonUnavailable, match="aqgt_pre"):
         asyncio.run(source.finish())
 
@@ -123,3 +126,17 @@ def test_a_failing_model_is_triton_unavailable():
 def test_the_missing_models_message_names_the_files_and_the_recipe():
     text = missing_models_message("h:1", ["aqgt_generator"])
     assert GENERATOR_FILE in text and MEAN_FILE in text and "README" in text and "CC BY-NC" in text
+
+
+def test_missing_models_fail_the_first_call_and_a_closed_source_refuses():
+    from signstream.gesture.aqgt import GestureModelUnavailable
+
+    class Bare(FakeTriton):
+        async def is_model_ready(self, name):
+            return name == "aqgt_pre"
+    source = AqgtSource("fake:0", 25.0, AQGT_LOOKAHEAD_S, client=Bare())
+    with pytest.raises(GestureModelUnavailable, match="aqgt_generator, aqgt_post"):
+        asyncio.run(source.check())
+    asyncio.run(source.close())
+    with pytest.raises(InvalidArgument, match="closed"):
+        asyncio.run(source.feed(np.zeros(10, np.float32)))
