@@ -10,7 +10,8 @@ That is AQ-GT's own order: the beat features see the raw audio, the min-max scal
 before the Wav2Vec2 processor sees it. The onset envelope is librosa's `onset_strength` recomputed in
 NumPy (log-power mel spectrogram, 128 Slaney mel bands, n_fft 2048, centred frames zero-padded, positive
 first difference averaged over bands), with the hop AQ-GT picks (window // 1020 samples); the middle
-1020 frames are kept. Assumption: zero padding at the edges (librosa >= 0.10), not reflection.
+1020 frames are kept. Assumption: zero padding at the edges (librosa >= 0.10), not reflection; with
+that it matches librosa 0.11 to 1e-6 (the test runs the comparison where librosa is installed).
 """
 from __future__ import annotations
 

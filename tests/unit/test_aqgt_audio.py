@@ -86,3 +86,11 @@ def test_a_bad_window_is_refused():
     bad[5] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         A.preprocess_window(bad)
+
+
+def test_the_onset_envelope_and_mel_filters_match_librosa_where_it_is_installed():
+    librosa = pytest.importorskip("librosa")       # not a dependency; matched to 4e-7 with librosa 0.11
+    window = _speechy(5)
+    np.testing.assert_allclose(A.onset_strength(window, 35),
+                               librosa.onset.onset_strength(y=window, sr=SAMPLE_RATE, hop_length=35), atol=1e-5)
+    np.testing.assert_allclose(A.mel_filters(), librosa.filters.mel(sr=SAMPLE_RATE, n_fft=2048), atol=1e-7)
