@@ -127,7 +127,7 @@ def test_the_shipped_repository_serves_holistic_without_weights(tmp_path: Path):
     assert "yolox_l.onnx" in report.skipped["yolox"] and "dw-ll_ucoco_384.onnx" in report.skipped["dwpose"]
     assert set(report.skipped) == {"yolox", "dwpose", "wholebody", "wholebody_pre", "wholebody_crop",
                                    "wholebody_decode", "neural_appearance", "neural_unet_step", "neural_decode",
-                                   "pose2img", "renderer"}
+                                   "pose2img", "renderer", "aqgt_pre", "aqgt_generator", "aqgt_post"}
     assert "signstream renderer export" in report.skipped["neural_unet_step"]
     # The BLS renderer is left out with the models it calls, naming them.
     assert report.skipped["renderer"] == "needs neural_appearance, neural_decode, neural_unet_step, not loaded"
