@@ -14,7 +14,7 @@ window of audio (34 / 15 s) plus one model frame: AQGT_LOOKAHEAD_S, the least lo
 declare. Words are accepted and not used (the exported model has the empty sentence's text feature).
 
 Errors: open_aqgt_source raises InvalidArgument for a lookahead below AQGT_LOOKAHEAD_S or a bad fps;
-the first of check / feed / finish raises GestureModelUnavailable (FAILED_PRECONDITION) when the Triton
+the first of check / feed / finish raises SourceUnavailable (FAILED_PRECONDITION) when the Triton
 has no ready aqgt models (their files are missing: it names them and the README recipe) and
 TritonUnavailable when Triton cannot be reached (also when it fails a call later); feed raises
 InvalidArgument for NaN audio or audio after finish.
@@ -29,7 +29,7 @@ import numpy as np
 import tritonclient.grpc.aio as triton_aio
 from tritonclient.utils import InferenceServerException
 
-from signstream.errors import InvalidArgument, SignStreamError, TritonUnavailable
+from signstream.errors import InvalidArgument, SourceUnavailable, TritonUnavailable
 from signstream.gesture import aqgt_windows as win
 from signstream.gesture.aqgt_contract import (GENERATOR_FILE, GENERATOR_MODEL, LICENCE_NOTICE, MEAN_FILE,
                                               MODEL_FPS, MODELS, N_POSES, POST_MODEL, PRE_MODEL, SAMPLE_RATE)
@@ -41,14 +41,7 @@ log = logging.getLogger(__name__)
 
 AQGT_LOOKAHEAD_S = N_POSES / MODEL_FPS + 1 / MODEL_FPS       # ~2.33 s
 MAX_FPS = 120.0
-README_SECTION = 'README, "Co-speech gestures: the aqgt source"'
-
-
-class GestureModelUnavailable(SignStreamError):
-    """A gesture stream asked for a model family its Triton does not serve (its files are missing)."""
-
-    code = "GESTURE_MODEL_UNAVAILABLE"
-    status = "FAILED_PRECONDITION"
+README_SECTION = 'README, "Co-speech gestures" → "The aqgt source"'
 
 
 def missing_models_message(url: str, missing: Sequence[str]) -> str:
@@ -97,7 +90,7 @@ class AqgtSource:
         except InferenceServerException as exc:
             raise TritonUnavailable(f"Triton at {self.url} cannot be reached: {exc.message()}") from exc
         if missing:
-            raise GestureModelUnavailable(missing_models_message(self.url, missing))
+            raise SourceUnavailable(missing_models_message(self.url, missing), field="source")
         log.info("%s (Triton %s)", LICENCE_NOTICE, self.url)
         self._checked = True
 

@@ -2,7 +2,7 @@
 
 AQ-GT (hvoss-techfak/AQGT, CC BY-NC 3.0: none of its code, data or weights ship with SignStream)
 makes upper-body motion for 34-frame windows at 15 fps. The user exports their own checkpoint to ONNX
-(README, "Co-speech gestures: the aqgt source"); these names and shapes are what that export writes
+(README, "Co-speech gestures" → "The aqgt source"); these names and shapes are what that export writes
 and what the stand-in (signstream.models.aqgt_standin) imitates. Batch dimension first everywhere.
 
     aqgt_pre        AUDIO (B, 36266) raw window          -> input_values (B, 36266), audio_chunks

@@ -26,6 +26,8 @@ WEIGHT_SOURCES = {
     **{f"{name}.onnx": "your local diffusers folders with `signstream renderer export` (README, 'Real NEURAL "
                        "weights'; `signstream models stand-in DIR` writes random-weight stand-ins: noise)"
        for name in ("neural_appearance", "neural_unet_step", "neural_decode", "pose2img")},
+    **{name: "your own AQ-GT checkout with deploy/aqgt/export_aqgt.py (README, 'The aqgt source'; AQ-GT is "
+             "CC BY-NC 3.0, non-commercial)" for name in ("aqgt_generator.onnx", "aqgt_mean_dir_vec.npy")},
 }
 
 

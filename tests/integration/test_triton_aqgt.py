@@ -13,7 +13,8 @@ import pytest
 import tritonclient.grpc as grpcclient
 
 from signstream.errors import InvalidArgument
-from signstream.gesture.aqgt import AQGT_LOOKAHEAD_S, GestureModelUnavailable, open_aqgt_source
+from signstream.errors import SourceUnavailable
+from signstream.gesture.aqgt import AQGT_LOOKAHEAD_S, open_aqgt_source
 from signstream.gesture.aqgt_contract import (GENERATOR_FILE, GENERATOR_INPUTS, GENERATOR_OUTPUTS, MODELS,
                                               POST_INPUTS, POST_OUTPUTS, PRE_INPUTS, PRE_OUTPUTS, SAMPLE_RATE)
 from signstream.kernels import layout as L
@@ -24,10 +25,10 @@ from signstream.triton.launcher import TritonOptions, TritonServer
 from tests.unit.test_aqgt_repository import REPO
 
 
-def _family(dest, export: bool):
+def _family(dest, export: bool, keep: tuple[str, ...] = ()):
     copy_repository(REPO, dest)
-    for model in dest.iterdir():                  # only the aqgt family: Triton starts in seconds
-        if model.is_dir() and model.name not in MODELS:
+    for model in dest.iterdir():                  # only the aqgt family (and `keep`): Triton starts in seconds
+        if model.is_dir() and model.name not in MODELS + keep:
             shutil.rmtree(model)
     if export:
         write_aqgt_standin(dest)
@@ -36,7 +37,8 @@ def _family(dest, export: bool):
 
 @pytest.fixture(scope="module")
 def triton(tmp_path_factory):
-    repo = _family(tmp_path_factory.mktemp("aqgt") / "models", export=True)
+    # holistic too: a gateway on this Triton needs it to start (the Gesture rpc tests below)
+    repo = _family(tmp_path_factory.mktemp("aqgt") / "models", export=True, keep=("holistic",))
     with TritonServer(TritonOptions(repo, grpc_port=0, http_port=0, metrics_port=0)) as server:
         yield server
 
@@ -127,6 +129,59 @@ def test_a_triton_without_the_export_is_refused_naming_the_file(tmp_path):
                 await source.feed(np.zeros(800, np.float32))
             finally:
                 await source.close()
-        with pytest.raises(GestureModelUnavailable, match=GENERATOR_FILE) as err:
+        with pytest.raises(SourceUnavailable, match=GENERATOR_FILE) as err:
             asyncio.run(first_audio())
     assert err.value.status == "FAILED_PRECONDITION" and "README" in err.value.message
+
+
+# -- through the gateway's Gesture rpc -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gateway(triton, demo_lexicon_dir):
+    from signstream.config import Settings
+    from signstream.extract.remote import TritonExtractor
+    from signstream.lexicon import open_lexicon
+    from tests.support.gateway import GatewayThread
+
+    running = GatewayThread(open_lexicon(Settings(lexicon=str(demo_lexicon_dir))),
+                            TritonExtractor(triton.grpc_url, wholebody=False)).start()
+    yield running
+    running.stop()
+
+
+def _gesture(gateway, config, audio: np.ndarray):
+    from signstream.clients.client import SignStreamClient
+    from signstream.gesture.speech_corpus import pcm16
+    from tests.support.gateway import read_all
+
+    async def main():
+        async with SignStreamClient(gateway.target) as client:
+            call = client.gesture(config)
+            data = pcm16(audio)
+            for at in range(0, len(data), 16_000):
+                await call.send(data[at:at + 16_000])
+            await call.done_sending()
+            return await read_all(call)
+    return asyncio.run(main())
+
+
+def test_a_gesture_stream_with_source_aqgt_gets_its_frames(gateway):
+    from signstream.v1 import signstream_pb2 as pb
+
+    config = pb.GestureConfig(session=pb.SessionConfig(encoding=pb.JPEG, width=64, height=64, fps=20),
+                              source="aqgt")
+    got, error = _gesture(gateway, config, _speech(4.6))
+    assert error is None, error
+    frames = [r.frame for r in got if r.WhichOneof("kind") == "frame"]
+    assert [f.index for f in frames] == list(range(round(4.6 * 20))) and {f.kind for f in frames} == {pb.GESTURE}
+
+
+def test_a_gesture_lookahead_below_the_aqgt_window_is_refused_naming_the_field(gateway):
+    import grpc
+
+    from signstream.v1 import signstream_pb2 as pb
+
+    config = pb.GestureConfig(session=pb.SessionConfig(encoding=pb.NONE), source="aqgt", lookahead_ms=500)
+    _, error = _gesture(gateway, config, _speech(0.5))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "lookahead_ms" in error.details()
+    assert "2334" in error.details()

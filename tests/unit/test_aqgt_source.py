@@ -129,13 +129,13 @@ def test_the_missing_models_message_names_the_files_and_the_recipe():
 
 
 def test_missing_models_fail_the_first_call_and_a_closed_source_refuses():
-    from signstream.gesture.aqgt import GestureModelUnavailable
+    from signstream.errors import SourceUnavailable
 
     class Bare(FakeTriton):
         async def is_model_ready(self, name):
             return name == "aqgt_pre"
     source = AqgtSource("fake:0", 25.0, AQGT_LOOKAHEAD_S, client=Bare())
-    with pytest.raises(GestureModelUnavailable, match="aqgt_generator, aqgt_post"):
+    with pytest.raises(SourceUnavailable, match="aqgt_generator, aqgt_post"):
         asyncio.run(source.check())
     asyncio.run(source.close())
     with pytest.raises(InvalidArgument, match="closed"):
