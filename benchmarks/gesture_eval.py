@@ -95,23 +95,29 @@ def kinematic_beats(frames: np.ndarray, fps: float) -> np.ndarray:
     return (np.array(beats, dtype=np.float64) + 0.5) / fps
 
 
-def matches(found: np.ndarray, truth: np.ndarray, tolerance: float = TOLERANCE_S) -> int:
-    """Pairs of (found, truth) at most `tolerance` apart, each used once, closest pairs first."""
+def matches(found: np.ndarray, truth: np.ndarray, tolerance: float = TOLERANCE_S) -> list[float]:
+    """Pairs of (found, truth) at most `tolerance` apart, each used once, closest pairs first: the
+    signed offset (found - truth) of each pair."""
     pairs = sorted((abs(f - t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth)
                    if abs(f - t) <= tolerance)
-    used_f, used_t = set(), set()
+    used_f, used_t, offsets = set(), set(), []
     for _, i, j in pairs:
         if i not in used_f and j not in used_t:
             used_f.add(i)
             used_t.add(j)
-    return len(used_f)
+            offsets.append(float(found[i] - truth[j]))
+    return offsets
 
 
-def scores(hits: int, found: int, truth: int) -> dict:
+def scores(hits: float, found: float, truth: int, offsets: list[float] | None = None) -> dict:
     precision = hits / found if found else 0.0
     recall = hits / truth if truth else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "apexes": found, "stresses": truth, "hits": hits}
+    out = {"precision": precision, "recall": recall, "f1": f1, "apexes": found, "stresses": truth, "hits": hits}
+    if offsets:      # of the hits: how late the motion's apex is on the stress (+: after it)
+        out["offset_mean_ms"] = 1000 * float(np.mean(offsets))
+        out["offset_abs_p90_ms"] = 1000 * float(np.percentile(np.abs(offsets), 90))
+    return out
 
 
 def beat_alignment(audio_beats: np.ndarray, motion_beats: np.ndarray, sigma: float = SIGMA_S) -> float:
@@ -130,12 +136,12 @@ def jerk(frames: np.ndarray, fps: float) -> float:
 
 
 def random_apexes(rng: np.random.Generator, count: int, seconds: float, gap: float = beat.MIN_BEAT_GAP_S) -> np.ndarray:
-    """`count` times uniform in [0, seconds), at least `gap` apart (redrawn until they are)."""
-    for _ in range(1000):
-        times = np.sort(rng.uniform(0.0, seconds, count))
-        if count < 2 or np.diff(times).min() >= gap:
-            return times
-    raise ValueError(f"{count} apexes {gap} s apart do not fit in {seconds} s")
+    """`count` times uniform in [0, seconds) given that they are at least `gap` apart (sorted uniform
+    draws in the time left over by the gaps, the gaps put back)."""
+    slack = seconds - (count - 1) * gap
+    if count and slack <= 0:
+        raise ValueError(f"{count} apexes {gap} s apart do not fit in {seconds} s")
+    return np.sort(rng.uniform(0.0, slack, count)) + gap * np.arange(count)
 
 
 # ---- running the source ---------------------------------------------------------------------------
@@ -164,8 +170,8 @@ def quality(utterances: list[Utterance], lookahead_s: float) -> dict:
 
     def condition(motions: list[np.ndarray]) -> dict:
         found = [apex_times(m, FPS) for m in motions]
-        return scores(sum(matches(f, u.stress_s) for f, u in zip(found, utterances)),
-                      sum(map(len, found)), sum(len(u.stress_s) for u in utterances))
+        offsets = [o for f, u in zip(found, utterances) for o in matches(f, u.stress_s)]
+        return scores(len(offsets), sum(map(len, found)), sum(len(u.stress_s) for u in utterances), offsets)
 
     apexes = condition(ours)
     late = condition([gestures(u.audio, 0.0, seed=u.seed) for u in utterances])
@@ -173,7 +179,7 @@ def quality(utterances: list[Utterance], lookahead_s: float) -> dict:
     for motion, u in zip(ours, utterances):
         count = len(apex_times(motion, FPS))
         for _ in range(RANDOM_DRAWS):
-            hits += matches(random_apexes(rng, count, u.seconds), u.stress_s)
+            hits += len(matches(random_apexes(rng, count, u.seconds), u.stress_s))
             found += count
     control = scores(hits / RANDOM_DRAWS, found / RANDOM_DRAWS, apexes["stresses"])
     beats = [kinematic_beats(m, FPS) for m in ours]
@@ -327,7 +333,9 @@ def gateway_latency(utterances: list[Utterance], lookahead_s: float, streams: in
 
 # ---- the run ---------------------------------------------------------------------------------------------
 
-def evaluate(quick: bool = False, gateway: bool | None = None, lookahead_s: float = beat.DEFAULT_LOOKAHEAD_S) -> dict:
+def evaluate(quick: bool = False, gateway: bool | None = None, lookahead_s: float = beat.DEFAULT_LOOKAHEAD_S,
+             streams: int = CONCURRENT) -> dict:
+    """Every figure; `gateway` (default: unless quick) adds the latency through a started gateway."""
     setup = QUICK if quick else FULL
     utterances = [make_utterance(seed, setup["seconds"]) for seed in range(setup["utterances"])]
     started = time.perf_counter()
@@ -338,10 +346,10 @@ def evaluate(quick: bool = False, gateway: bool | None = None, lookahead_s: floa
                                  "random_draws": RANDOM_DRAWS, "apex_prominence": APEX_PROMINENCE,
                                  "speed_prominence": SPEED_PROMINENCE})
     doc.update(quality(utterances, lookahead_s))
-    latency_utts = [make_utterance(seed, setup["latency_seconds"]) for seed in range(CONCURRENT)]
-    doc["latency"] = {"in_process": in_process_latency(latency_utts, lookahead_s)}
+    latency_utts = [make_utterance(seed, setup["latency_seconds"]) for seed in range(streams)]
+    doc["latency"] = {"in_process": in_process_latency(latency_utts, lookahead_s, streams)}
     if gateway if gateway is not None else not quick:
-        doc["latency"]["gateway"] = gateway_latency(latency_utts, lookahead_s)
+        doc["latency"]["gateway"] = gateway_latency(latency_utts, lookahead_s, streams)
     doc["wall_s"] = round(time.perf_counter() - started, 1)
     return doc
 
@@ -350,17 +358,19 @@ def markdown(doc: dict) -> str:
     a, ba = doc["apex"], doc["beat_alignment"]
     rows = [f"# {doc['benchmark']} ({doc['date']}, {doc['machine']})", "",
             f"{doc['corpus']['utterances']} utterances x {doc['corpus']['seconds']:g} s, {doc['corpus']['note']}.", "",
-            "| stroke apexes (from the motion) vs stress times, +-80 ms | precision | recall | F1 |",
-            "|---|---|---|---|"]
+            "| stroke apexes (from the motion) vs stress times, +-80 ms | precision | recall | F1 | apex - stress (hits) |",
+            "|---|---|---|---|---|"]
     for name, key in ((f"beat, lookahead {doc['lookahead_s']:g} s", "lookahead"), ("beat, lookahead 0", "lookahead_0"),
                       (f"random timing ({RANDOM_DRAWS} draws, same count)", "random_timing")):
-        rows.append(f"| {name} | {a[key]['precision']:.3f} | {a[key]['recall']:.3f} | {a[key]['f1']:.3f} |")
+        offset = (f"{a[key]['offset_mean_ms']:+.0f} ms (p90 abs {a[key]['offset_abs_p90_ms']:.0f} ms)"
+                  if "offset_mean_ms" in a[key] else "–")
+        rows.append(f"| {name} | {a[key]['precision']:.3f} | {a[key]['recall']:.3f} | {a[key]['f1']:.3f} | {offset} |")
     rows += ["", f"F1 over the random-timing control: {a['f1_over_random']:.2f}x", "",
              f"| beat alignment (sigma {ba['sigma_s']:g} s) | ours | shuffled | still pose |", "|---|---|---|---|",
              f"| mean over stresses | {ba['ours']:.3f} | {ba['shuffled']:.3f} | {ba['still_pose']:.3f} |", "",
              f"jerk {doc['jerk']['ours']:.2f} frame heights/s^3 (still pose {doc['jerk']['still_pose']:.2f}); "
              f"arm bone length CV max {doc['bone_length_cv_max']:.4f}", "",
-             f"| audio chunk -> frame, {CONCURRENT} concurrent real-time streams | chunk p50 | chunk p99 | "
+             f"| audio chunk -> frame, {doc['latency']['in_process']['streams']} concurrent real-time streams | chunk p50 | chunk p99 | "
              "due->out p50 | due->out p99 |", "|---|---|---|---|---|"]
     for where, lat in doc["latency"].items():
         rows.append(f"| {where.replace('_', ' ')} | {lat['chunk_p50_ms']:.1f} ms | {lat['chunk_p99_ms']:.1f} ms | "
@@ -370,6 +380,9 @@ def markdown(doc: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    doc = evaluate(args.quick)
+    from .run import command_line
+
+    doc = evaluate(args.quick, streams=args.streams[0] if args.streams else CONCURRENT)
+    doc["command"] = command_line()
     report.write_results(args.out, "bench-gesture" + ("-quick" if args.quick else ""), doc, markdown(doc))
     return 0
