@@ -120,6 +120,13 @@ def scores(hits: float, found: float, truth: int, offsets: list[float] | None = 
     return out
 
 
+def apex_scores(motions: list[np.ndarray], stresses: list[np.ndarray]) -> dict:
+    """P/R/F1 (and the hits' offsets) of the apexes found in each motion against its stress times, pooled."""
+    found = [apex_times(m, FPS) for m in motions]
+    offsets = [o for f, s in zip(found, stresses) for o in matches(f, s)]
+    return scores(len(offsets), sum(map(len, found)), sum(map(len, stresses)), offsets)
+
+
 def beat_alignment(audio_beats: np.ndarray, motion_beats: np.ndarray, sigma: float = SIGMA_S) -> float:
     """Mean over the audio beats of exp(-d^2 / 2 sigma^2), d to the nearest kinematic beat (0 without any)."""
     if not len(audio_beats):
@@ -168,13 +175,9 @@ def quality(utterances: list[Utterance], lookahead_s: float) -> dict:
     still = [gestures(np.zeros_like(u.audio), lookahead_s) for u in utterances]
     rng = np.random.default_rng(22)
 
-    def condition(motions: list[np.ndarray]) -> dict:
-        found = [apex_times(m, FPS) for m in motions]
-        offsets = [o for f, u in zip(found, utterances) for o in matches(f, u.stress_s)]
-        return scores(len(offsets), sum(map(len, found)), sum(len(u.stress_s) for u in utterances), offsets)
-
-    apexes = condition(ours)
-    late = condition([gestures(u.audio, 0.0, seed=u.seed) for u in utterances])
+    stresses = [u.stress_s for u in utterances]
+    apexes = apex_scores(ours, stresses)
+    late = apex_scores([gestures(u.audio, 0.0, seed=u.seed) for u in utterances], stresses)
     hits = found = 0
     for motion, u in zip(ours, utterances):
         count = len(apex_times(motion, FPS))
@@ -204,6 +207,7 @@ def quality(utterances: list[Utterance], lookahead_s: float) -> dict:
 class Timings:
     chunk_s: list[float]          # per chunk: fed / sent -> the frames it released returned / received
     due_s: list[float]            # per frame: became due -> returned / received
+    frames: np.ndarray | None = None   # through the gateway: the frames' keypoints as received (retargeted)
 
 
 def _due_chunk(index: int, fps: float, lookahead_s: float, samples: int) -> int:
@@ -252,7 +256,8 @@ async def _in_process_stream(audio: np.ndarray, offset_s: float, lookahead_s: fl
         now = loop.time()
         timings.chunk_s.append(now - sends[-1])
         start = len(timings.due_s)
-        timings.due_s += [now - sends[_due_chunk(i, FPS, lookahead_s, len(audio))] for i in range(start, start + len(frames))]
+        timings.due_s += [now - sends[_due_chunk(i, FPS, lookahead_s, len(audio))]
+                          for i in range(start, start + len(frames))]
 
     async def end():
         await take(source.finish())
@@ -278,9 +283,11 @@ def in_process_latency(utterances: list[Utterance], lookahead_s: float, streams:
 
 async def _gateway_stream(target: str, audio: np.ndarray, offset_s: float, lookahead_s: float) -> Timings:
     from signstream.clients.client import SignStreamClient
+    from signstream.keypoint_proto import keypoints_from_proto
     from signstream.v1 import signstream_pb2 as pb
 
-    config = pb.GestureConfig(session=pb.SessionConfig(encoding=pb.JPEG, width=256, height=256, fps=FPS),
+    config = pb.GestureConfig(session=pb.SessionConfig(encoding=pb.JPEG, width=256, height=256, fps=FPS,
+                                                       include_keypoints=True),
                               source="beat", lookahead_ms=int(round(lookahead_s * 1000)))
     data = pcm16(audio)
     async with SignStreamClient(target) as client:
@@ -299,14 +306,19 @@ async def _gateway_stream(target: str, audio: np.ndarray, offset_s: float, looka
             await call.done_sending()
 
         sender = asyncio.create_task(_paced(audio, offset_s, send, end))
-        received = [(r.frame.index, loop.time()) async for r in call if r.WhichOneof("kind") == "frame"]
+        received, keypoints = [], []
+        async for response in call:
+            if response.WhichOneof("kind") == "frame":
+                received.append((response.frame.index, loop.time()))
+                keypoints.append(response.frame.keypoints)
         await sender
     due = [now - sends[_due_chunk(i, FPS, lookahead_s, len(audio))] for i, now in received]
     # a chunk's latency: to the last frame it made due (chunks that made none due have none)
     last: dict[int, float] = {}
     for i, now in received:
         last[_due_chunk(i, FPS, lookahead_s, len(audio))] = now
-    return Timings([now - sends[k] for k, now in sorted(last.items())], due)
+    return Timings([now - sends[k] for k, now in sorted(last.items())], due,
+                   np.stack([keypoints_from_proto(k) for k in keypoints]))
 
 
 def gateway_latency(utterances: list[Utterance], lookahead_s: float, streams: int = CONCURRENT) -> dict:
@@ -327,8 +339,12 @@ def gateway_latency(utterances: list[Utterance], lookahead_s: float, streams: in
             return await asyncio.gather(*(
                 _gateway_stream(target, utterances[i % len(utterances)].audio, i * CHUNK / SAMPLE_RATE / streams,
                                 lookahead_s) for i in range(streams)))
-        return {"streams": streams, "encoding": "JPEG 256x256", "pacing": "ASAP (frames sent once drawn)",
-                **_percentiles(asyncio.run(main()))}
+        timings = asyncio.run(main())
+    # the motion as the client gets it (retargeted onto the demo style): its apexes and bones
+    apexes = apex_scores([t.frames for t in timings], [utterances[i % len(utterances)].stress_s for i in range(streams)])
+    return {"streams": streams, "encoding": "JPEG 256x256 + keypoints", "pacing": "ASAP (frames sent once drawn)",
+            **_percentiles(timings), "received_apex": apexes,
+            "received_bone_length_cv_max": max(max(bone_length_cv(t.frames).values()) for t in timings)}
 
 
 # ---- the run ---------------------------------------------------------------------------------------------
@@ -369,12 +385,18 @@ def markdown(doc: dict) -> str:
              f"| beat alignment (sigma {ba['sigma_s']:g} s) | ours | shuffled | still pose |", "|---|---|---|---|",
              f"| mean over stresses | {ba['ours']:.3f} | {ba['shuffled']:.3f} | {ba['still_pose']:.3f} |", "",
              f"jerk {doc['jerk']['ours']:.2f} frame heights/s^3 (still pose {doc['jerk']['still_pose']:.2f}); "
-             f"arm bone length CV max {doc['bone_length_cv_max']:.4f}", "",
-             f"| audio chunk -> frame, {doc['latency']['in_process']['streams']} concurrent real-time streams | chunk p50 | chunk p99 | "
+             f"arm bone length CV max {doc['bone_length_cv_max']:.2g}", "",
+             f"| audio chunk -> frame, {doc['latency']['in_process']['streams']} concurrent real-time streams "
+             "| chunk p50 | chunk p99 | "
              "due->out p50 | due->out p99 |", "|---|---|---|---|---|"]
     for where, lat in doc["latency"].items():
         rows.append(f"| {where.replace('_', ' ')} | {lat['chunk_p50_ms']:.1f} ms | {lat['chunk_p99_ms']:.1f} ms | "
                     f"{lat['due_p50_ms']:.1f} ms | {lat['due_p99_ms']:.1f} ms |")
+    if "gateway" in doc["latency"]:
+        gw = doc["latency"]["gateway"]
+        rows += ["", f"Through the gateway (frames as received, retargeted onto the demo style): apex F1 "
+                 f"{gw['received_apex']['f1']:.3f} (precision {gw['received_apex']['precision']:.3f}, recall "
+                 f"{gw['received_apex']['recall']:.3f}), arm bone length CV max {gw['received_bone_length_cv_max']:.2g}"]
     rows += ["", "No FGD: it needs a pretrained motion autoencoder, and none exists for this skeleton.", ""]
     return "\n".join(rows)
 
