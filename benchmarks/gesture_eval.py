@@ -19,10 +19,12 @@ the figures are the behaviour of the method on it, not a claim about real speech
   arm bones' length CV (signstream.kernels.retarget.bone_length_cv).
 - Latency at 8 concurrent streams, audio paced in real time (a 0.5 s chunk every 0.5 s): in process
   (8 BeatSources in one asyncio loop on a PriorityPool of the cores, as the gateway runs them) and,
-  unless --quick, through a started gateway (`serve`, rpc Gesture, JPEG frames). Per chunk: its
-  feed (send) -> the frames it released returned (received); per frame: from when it became due (the
-  arrival of the chunk holding the audio at its time + lookahead) to when it is returned. No FGD: it
-  needs a pretrained motion autoencoder, and none exists for this skeleton.
+  unless --quick, through a started gateway (`serve`, rpc Gesture, JPEG 256x256 frames with keypoints,
+  after an untimed warm-up; the keypoints received are scored too). Per chunk: its feed (send) -> the
+  frames it released returned (received); per frame: from when it became due (the arrival of the chunk
+  holding the audio at its time + lookahead) to when it is returned (received).
+
+No FGD: it needs a pretrained motion autoencoder, and none exists for this skeleton.
 """
 from __future__ import annotations
 
@@ -233,19 +235,15 @@ def _percentiles(timings: list[Timings]) -> dict:
             "chunks": len(chunk), "frames": len(due)}
 
 
-async def _paced(audio: np.ndarray, offset_s: float, send, end) -> list[float]:
+async def _paced(audio: np.ndarray, offset_s: float, send, end) -> None:
     """Call `send(chunk)` for each 0.5 s chunk once it has been spoken (real time from now + offset),
-    then `end()`; the wall time of each call (the last: end's)."""
+    then `end()`."""
     loop = asyncio.get_running_loop()
     start = loop.time() + offset_s
-    sent = []
-    for k, at in enumerate(range(0, len(audio), CHUNK)):
+    for at in range(0, len(audio), CHUNK):
         await asyncio.sleep(max(0.0, start + min(at + CHUNK, len(audio)) / SAMPLE_RATE - loop.time()))
-        sent.append(loop.time())
         await send(audio[at:at + CHUNK])
-    sent.append(loop.time())
     await end()
-    return sent
 
 
 async def _in_process_stream(audio: np.ndarray, offset_s: float, lookahead_s: float, pool) -> Timings:
@@ -291,7 +289,7 @@ async def _gateway_stream(target: str, audio: np.ndarray, offset_s: float, looka
 
     config = pb.GestureConfig(session=pb.SessionConfig(encoding=pb.JPEG, width=256, height=256, fps=FPS,
                                                        include_keypoints=True),
-                              source="beat", lookahead_ms=int(round(lookahead_s * 1000)))
+                              source="beat", lookahead_ms=int(round(lookahead_s * 1000)))   # 0: the server default
     data = pcm16(audio)
     async with SignStreamClient(target) as client:
         call = client.gesture(config)
