@@ -137,23 +137,37 @@ class SignStreamClient:
                           words: Iterable[tuple[str, int, int]] = ()) -> list[pb.SynthesizeResponse]:
         """Send the words, then the audio in chunks of `chunk_bytes` (at most 0.5 s) while reading the
         stream (frames come back while audio is still going out); every response."""
+        return [response async for response, _ in self.stream_audio(config, pcm16, chunk_bytes, words=words)]
+
+    async def stream_audio(self, config: pb.GestureConfig, pcm16: bytes, chunk_bytes: int = 16_000,
+                           live: bool = False, words: Iterable[tuple[str, int, int]] = (),
+                           sent_at: list[float] | None = None) -> AsyncIterator[tuple[pb.SynthesizeResponse, float]]:
+        """A Gesture call: the words, then the audio in chunks (`live`: each at its playing time, as a
+        microphone would), read while sending; yields (response, seconds since the call started).
+        `sent_at` gets each chunk's send time (seconds since the start) as it goes out."""
         call = self.gesture(config)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
         await call._ensure_config()          # before the reader starts: one write at a time
 
         async def send() -> None:
             for text, start_ms, end_ms in words:
                 await call.send_word(text, start_ms, end_ms)
             for at in range(0, len(pcm16), chunk_bytes):
+                if live:
+                    await asyncio.sleep(max(0.0, start + at / 32_000 - loop.time()))
                 await call.send(pcm16[at:at + chunk_bytes])
+                if sent_at is not None:
+                    sent_at.append(loop.time() - start)
             await call.done_sending()
 
         sender = asyncio.create_task(send())
         try:
-            responses = [response async for response in call]
+            async for response in call:
+                yield response, loop.time() - start
         finally:
             sender.cancel()             # done already, unless the call ended first
             await asyncio.gather(sender, return_exceptions=True)
-        return responses
 
     async def synthesize_all(self, config: pb.SessionConfig, sign_ids: Iterable[str]) -> list[pb.SynthesizeResponse]:
         """Send every sign ID at once, then read the whole stream."""

@@ -1,7 +1,9 @@
 """`make demo`: start `signstream serve` (Triton + gateway) on free loopback ports, stream a sentence
 live with a style image, write results/out_video.mp4 and normalized_keypoints.pickle/.npz from the
 streamed keypoints, print time to first frame and frames/s; then stream the same sentence with
-renderer NEURAL into results/out_video_neural.mp4 and print its latency too; stop everything.
+renderer NEURAL into results/out_video_neural.mp4 and print its latency too; stream 8 s of synthetic
+speech-like audio (results/speech_demo.wav) to rpc Gesture into results/out_video_gesture.mp4; stop
+everything.
 
     python -m signstream.clients.demo --lexicon lexicon --out results --style photo.png ¶hello ¶name ...
 
@@ -30,6 +32,9 @@ READY_TIMEOUT_S = 300
 NEURAL_VIDEO = "out_video_neural.mp4"
 NEURAL_SIZE = 256           # small: a CPU with stand-ins draws it in seconds
 NEURAL_STEPS = 1
+GESTURE_VIDEO = "out_video_gesture.mp4"
+GESTURE_SPEECH = "speech_demo.wav"
+GESTURE_SECONDS = 8.0
 
 
 def start_server(lexicon: str, log_dir: Path, *flags: str, logs: str = "") -> tuple[SignstreamProcess, str]:
@@ -119,6 +124,43 @@ def run_neural(args, style: bytes, target: str | None, log_dir: Path) -> Path:
     return write_neural(Path(args.out), responses, arrivals, len(args.sign_ids))
 
 
+def run_gesture(out: Path, style: bytes, target: str) -> str:
+    """Synthetic speech (seeded, speech-LIKE: see signstream.gesture.speech_corpus) through rpc Gesture with
+    the beat source -> out/out_video_gesture.mp4; its latency line."""
+    import wave
+
+    from signstream.gesture.speech_corpus import SAMPLE_RATE, make_utterance, pcm16
+
+    out.mkdir(parents=True, exist_ok=True)
+    pcm = pcm16(make_utterance(1, GESTURE_SECONDS).audio)
+    with wave.open(str(out / GESTURE_SPEECH), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(pcm)
+    config = pb.GestureConfig(session=pb.SessionConfig(style_image=style, encoding=pb.H264), source="beat")
+    mp4, arrivals, first = StreamMp4(str(out / GESTURE_VIDEO)), [], None
+
+    async def go() -> None:
+        nonlocal first
+        async with SignStreamClient(target) as client:
+            async for response, at in client.stream_audio(config, pcm):
+                if response.WhichOneof("kind") == "frame":
+                    first = first or response.frame
+                    arrivals.append(at)
+                    mp4.add(response.frame)
+    try:
+        asyncio.run(go())
+    except BaseException:
+        mp4.abort()
+        raise
+    mp4.close()
+    timing = arrival_summary(arrivals)
+    return (f"streamed {timing['frames']} GESTURE H.264 frames of {first.width}x{first.height} for "
+            f"{GESTURE_SECONDS:.0f} s of synthetic speech ({out / GESTURE_SPEECH}, beat source): time to first "
+            f"frame {timing['first_frame_ms']:.1f} ms, {timing['frames_per_s']:.0f} frames/s\n{out / GESTURE_VIDEO}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sign_ids", nargs="+")
@@ -137,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     server, target = start_server(args.lexicon, log_dir)
     try:
         responses, arrivals = asyncio.run(stream(target, config, args.sign_ids))
+        gesture = run_gesture(Path(args.out), style, target)
         same_server = args.neural_size > 0 and asyncio.run(neural_ready(target))
         neural = run_neural(args, style, target, log_dir) if same_server else None
     finally:
@@ -146,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     print(latency_line("JPEG", arrivals, first, len(args.sign_ids)))
     for path in paths.values():
         print(path)
+    print(gesture)
     print("server stopped (gateway, then Triton)")
     if args.neural_size > 0 and neural is None:
         neural = run_neural(args, style, None, log_dir)

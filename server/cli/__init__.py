@@ -14,9 +14,9 @@ import sys
 from signstream import __version__
 from signstream.errors import GatewayUnreachable, InvalidArgument, NotAuthorized, SignStreamError, UnknownSign
 
-from . import bench, engines, extract, generate, ingest, lexicon, models, quality, renderer, serve, stream, text2signs, triton
+from . import bench, engines, extract, generate, gesture, ingest, lexicon, models, quality, renderer, serve, stream, text2signs, triton
 
-COMMANDS = (generate, lexicon, serve, stream, triton, extract, ingest, engines, bench, quality, models, renderer,
+COMMANDS = (generate, lexicon, serve, stream, gesture, triton, extract, ingest, engines, bench, quality, models, renderer,
             text2signs)
 
 

@@ -56,6 +56,11 @@ def check_flags(args: argparse.Namespace) -> None:
     """Refuse, before connecting, output flags that the encoding cannot fill, and a call with nothing to send."""
     if not args.sign_ids and not args.text:
         raise InvalidArgument("nothing to stream: give sign IDs (¶hello ...) or --text \"...\"", field="sign_ids")
+    check_output_flags(args)
+
+
+def check_output_flags(args: argparse.Namespace) -> None:
+    """Refuse --mp4/--frames-dir when the encoding sends no pictures (NONE)."""
     if args.encoding == Encoding.NONE.name:
         wanting = [flag for flag, value in (("--mp4", args.mp4), ("--frames-dir", args.frames_dir)) if value]
         if wanting:
@@ -74,15 +79,45 @@ def save_frame(frames_dir: Path, frame: pb.Frame) -> None:
         (frames_dir / name).write_bytes(frame.image)
 
 
-async def stream(args: argparse.Namespace, mp4: StreamMp4 | None) -> dict:
+class FrameSink:
+    """Where a client verb's frames go: a line each on stdout (unless --quiet), a file each in
+    --frames-dir, the --mp4; `times` holds their arrival times."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.quiet = args.quiet
+        self.frames_dir = Path(args.frames_dir) if args.frames_dir else None
+        if self.frames_dir:
+            self.frames_dir.mkdir(parents=True, exist_ok=True)
+        self.mp4_path = args.mp4
+        self.mp4 = StreamMp4(args.mp4) if args.mp4 else None
+        self.times: list[float] = []
+
+    def add(self, frame: pb.Frame, at: float, line: str) -> None:
+        self.times.append(at)
+        if not self.quiet:
+            print(line)
+        if self.frames_dir:
+            save_frame(self.frames_dir, frame)
+        if self.mp4 is not None:
+            self.mp4.add(frame)
+
+    def run(self, coroutine) -> tuple[dict, str]:
+        """Run the client's call; (its summary, what became of the MP4: "" or "; wrote PATH" ...)."""
+        try:
+            summary = asyncio.run(coroutine)
+        except BaseException:
+            if self.mp4 is not None:
+                self.mp4.abort()
+            raise
+        written = self.mp4.close() if self.mp4 is not None else False
+        return summary, mp4_note(self.mp4_path, written)
+
+
+async def stream(args: argparse.Namespace, sink: FrameSink) -> dict:
     config = session_config(args, encoding=pb.Encoding.Value(args.encoding), pacing=pb.Pacing.Value(args.pacing),
                             width=args.width, height=args.height, fps=args.fps, include_keypoints=args.keypoints)
     if args.fingerspell:
         config.fingerspell = args.fingerspell
-    frames_dir = Path(args.frames_dir) if args.frames_dir else None
-    if frames_dir:
-        frames_dir.mkdir(parents=True, exist_ok=True)
-    times: list[float] = []
     notices = 0
     async with SignStreamClient(args.server, security=channel_security_from_args(args)) as client, \
             call_errors(client):
@@ -93,15 +128,9 @@ async def stream(args: argparse.Namespace, mp4: StreamMp4 | None) -> dict:
                 print(f"notice  {n.code} {n.sign_id}: {n.message}", file=sys.stderr)
                 continue
             frame = response.frame
-            times.append(at)
-            if not args.quiet:
-                print(f"frame {frame.index:5d}  {frame.sign_id:<14} {pb.FrameKind.Name(frame.kind):<10} "
-                      f"{1000 * at:8.1f} ms  {len(frame.image):8d} B")
-            if frames_dir:
-                save_frame(frames_dir, frame)
-            if mp4 is not None:
-                mp4.add(frame)
-    return {**arrival_summary(times), "notices": notices}
+            sink.add(frame, at, f"frame {frame.index:5d}  {frame.sign_id:<14} {pb.FrameKind.Name(frame.kind):<10} "
+                     f"{1000 * at:8.1f} ms  {len(frame.image):8d} B")
+    return {**arrival_summary(sink.times), "notices": notices}
 
 
 def mp4_note(path: str | None, written: bool) -> str:
@@ -112,16 +141,10 @@ def mp4_note(path: str | None, written: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     check_flags(args)
-    mp4 = StreamMp4(args.mp4) if args.mp4 else None
-    try:
-        summary = asyncio.run(stream(args, mp4))
-    except BaseException:
-        if mp4 is not None:
-            mp4.abort()
-        raise
-    written = mp4.close() if mp4 is not None else False
+    sink = FrameSink(args)
+    summary, mp4_said = sink.run(stream(args, sink))
     first = "n/a" if summary["first_frame_ms"] is None else f"{summary['first_frame_ms']:.1f} ms"
     print(f"{summary['frames']} frames, {summary['notices']} notices; time to first frame {first}; "
           f"{summary['frames_per_s']:.1f} frames/s; inter-frame gap p50 {summary['gap_p50_ms']:.1f} ms, "
-          f"p99 {summary['gap_p99_ms']:.1f} ms, max {summary['gap_max_ms']:.1f} ms" + mp4_note(args.mp4, written))
+          f"p99 {summary['gap_p99_ms']:.1f} ms, max {summary['gap_max_ms']:.1f} ms" + mp4_said)
     return 0 if summary["frames"] else 2

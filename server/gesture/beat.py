@@ -28,12 +28,12 @@ from signstream.gesture.source import SAMPLE_RATE, Word
 from signstream.gesture.trajectory import Trajectory
 from signstream.lexicon.demo_body import HANDSHAPES, L_REST, R_REST, key_params, pose_frames
 
-DEFAULT_LOOKAHEAD_S = 0.5        # every apex on its onset (on_time_lookahead() is 0.47 s)
-HOVER = np.array([0.42, 0.74])   # the right wrist while speaking (image left of the midline, chest height)
+DEFAULT_LOOKAHEAD_S = 0.55       # every apex on its onset (on_time_lookahead() is 0.49 s)
+HOVER = np.array([0.42, 0.69])   # the right wrist while speaking (image left of the midline, chest height)
 REST = np.array(R_REST[:2])      # hands down by the hips
 GESTURE_SPACE = ((0.30, 0.58), (0.62, 0.86))   # (x0, y0), (x1, y1) every wrist stays in
 PREP_S, PREP_MIN_S = 0.25, 0.10  # the rise to the preparation point (nominal, shortest)
-MAX_SPEED = 1.0                  # frame heights per second, the rise's peak (1.875 x its mean for minimum jerk)
+MAX_SPEED = 1.2                  # frame heights per second, the rise's peak (1.875 x its mean for minimum jerk)
 DOWN_S = 0.12                    # preparation point -> apex
 RETRACT_S = 0.35                 # apex -> hover
 IDLE_S = 1.5                     # no beat for this long after an apex: back to rest

@@ -9,22 +9,19 @@ import grpc
 import numpy as np
 import pytest
 
-from signstream.bench.speech_corpus import make_utterance, pcm16
+from signstream.gesture.speech_corpus import make_utterance, pcm16
 from signstream.clients.client import SignStreamClient
-from signstream.config import Settings
-from signstream.extract.base import LocalExtractor
 from signstream.gateway.convert import keypoints_from_proto
 from signstream.kernels import layout as L
-from signstream.lexicon import open_lexicon
 from signstream.v1 import signstream_pb2 as pb
-from tests.support.gateway import GatewayThread, read_all
+from tests.support.gateway import local_gateway, read_all
 
 SECONDS = 4.3
 
 
 @pytest.fixture(scope="module")
 def gateway(demo_lexicon_dir):
-    running = GatewayThread(open_lexicon(Settings(lexicon=str(demo_lexicon_dir))), LocalExtractor()).start()
+    running = local_gateway(demo_lexicon_dir)
     yield running
     running.stop()
 
@@ -36,7 +33,7 @@ def speech() -> bytes:
 
 def config(**session) -> pb.GestureConfig:
     options = {"encoding": pb.JPEG, "width": 96, "height": 96, **session}
-    return pb.GestureConfig(session=pb.SessionConfig(**options), source="beat", lookahead_ms=500)
+    return pb.GestureConfig(session=pb.SessionConfig(**options), source="beat", lookahead_ms=550)
 
 
 def gesture(gateway, cfg, audio: bytes, **kw):

@@ -256,3 +256,19 @@ def test_a_gateway_without_triton_refuses_neural_naming_why(lexicon):
         assert asyncio.run(health()) == health_pb2.HealthCheckResponse.NOT_SERVING
     finally:
         running.stop()
+
+
+def test_a_gesture_stream_renders_neural_frames(gateway):
+    from signstream.gesture.speech_corpus import make_utterance, pcm16
+
+    async def main():
+        async with SignStreamClient(gateway.target) as client:
+            config = pb.GestureConfig(session=_config(seed=11, fps=10), source="beat")
+            return await client.gesture_all(config, pcm16(make_utterance(2, 1.5).audio))
+    responses = asyncio.run(main())
+    frames = [r.frame for r in responses if r.WhichOneof("kind") == "frame"]
+    notices = [r.notice for r in responses if r.WhichOneof("kind") == "notice"]
+    assert [f.index for f in frames] == list(range(15)) and {f.kind for f in frames} == {pb.GESTURE}
+    assert {(f.seed, f.renderer, f.width, f.height) for f in frames} == {(11, pb.NEURAL, SIZE, SIZE)}
+    assert notices[0].code == "STAND_IN_WEIGHTS"
+    assert all(p.shape == (SIZE, SIZE, 3) for p in _pixels(frames))

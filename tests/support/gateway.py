@@ -57,3 +57,13 @@ async def read_all(call) -> tuple[list, grpc.aio.AioRpcError | None]:
     except grpc.aio.AioRpcError as error:
         return got, error
     return got, None
+
+
+def local_gateway(lexicon_dir, **options) -> GatewayThread:
+    """A started gateway on the lexicon folder with in-process extraction (a LocalExtractor of its own,
+    closed by stop)."""
+    from signstream.config import Settings
+    from signstream.extract.base import LocalExtractor
+    from signstream.lexicon import open_lexicon
+
+    return GatewayThread(open_lexicon(Settings(lexicon=str(lexicon_dir))), LocalExtractor(), **options).start()

@@ -4,7 +4,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from signstream.bench.speech_corpus import SAMPLE_RATE, make_utterance
+from signstream.gesture.speech_corpus import SAMPLE_RATE, make_utterance
 from signstream.gesture import beat
 from signstream.gesture.beat import BeatSource, on_time_lookahead
 from signstream.gesture.onsets import DELAY_S, REFRACTORY_S, OnsetDetector
@@ -195,3 +195,7 @@ def test_strokes_are_smooth():
     assert step.max() * 50 < stroke + 0.1, step.max() * 50
     bones = np.linalg.norm(frames[:, L.BODY][:, 3, :2] - frames[:, L.BODY][:, 2, :2], axis=1)
     assert bones.std() / bones.mean() < 0.02  # the upper arm keeps its length
+
+
+def test_the_default_lookahead_puts_every_apex_on_its_onset():
+    assert on_time_lookahead() <= beat.DEFAULT_LOOKAHEAD_S < on_time_lookahead() + 0.1

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from signstream.gesture.source import SAMPLE_RATE
+
 STRESS_GAIN_DB = 9.0
 
 
