@@ -1,6 +1,6 @@
 """`signstream bench --gesture`: the co-speech gesture evaluation of the `beat` source (issue 22), CPU.
 
-The corpus is speech-LIKE synthetic audio with known stress times (signstream.bench.speech_corpus):
+The corpus is speech-LIKE synthetic audio with known stress times (signstream.gesture.speech_corpus):
 the figures are the behaviour of the method on it, not a claim about real speech. N seeded utterances
 (default 8 x 20 s) are fed to BeatSource in 0.5 s chunks, as the Gesture rpc takes them.
 
@@ -40,11 +40,11 @@ from signstream.cpu_pool import PriorityPool
 from signstream.gesture import beat
 from signstream.gesture.beat import BeatSource
 from signstream.gesture.source import MAX_CHUNK_SAMPLES, SAMPLE_RATE
+from signstream.gesture.speech_corpus import Utterance, make_utterance, pcm16
 from signstream.kernels import layout as L
 from signstream.kernels.retarget import bone_length_cv
 
 from . import report
-from .speech_corpus import Utterance, make_utterance, pcm16
 
 FPS = 25.0
 CHUNK = MAX_CHUNK_SAMPLES             # 0.5 s per feed, the most one Gesture request carries

@@ -12,7 +12,7 @@ import pytest
 
 from signstream.bench import gesture_eval as g
 from signstream.bench import options
-from signstream.bench.speech_corpus import make_utterance
+from signstream.gesture.speech_corpus import make_utterance
 from signstream.cli import bench as bench_cli
 from signstream.gesture.beat import BeatSource
 from signstream.kernels import layout as L
