@@ -60,6 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "vs batch, end to end through `renderer`, average batch, appearance and cache per stream); "
                         "with --streams, NEURAL streams through the gateway instead (time to first frame, frames/s, "
                         "average Triton batch, degradations; ASAP and REALTIME; bench-neural-streams.json/.md)")
+    p.add_argument("--gesture", action="store_true",
+                   help="instead of the streaming figures: the co-speech gesture evaluation of the beat source on a "
+                        "seeded speech-like corpus (stroke-apex F1 at +-80 ms with and without lookahead and a "
+                        "random-timing control, beat alignment beside shuffled and still-pose controls, jerk, bone "
+                        "CV; latency at --streams concurrent real-time streams, default 8, in process and through "
+                        "a started gateway; --quick: 3 short utterances, in process only; bench-gesture[-quick].json/.md)")
     p.add_argument("--model-repository", type=Path, default=None,
                    help="--renderer neural: the repository to serve (default: stand-ins written here: noise)")
     p.add_argument("--gpu", action="store_true", help="--renderer neural: serve configs/gpu.pbtxt (TensorRT engines)")

@@ -23,6 +23,10 @@ def accepted_flags(parser: argparse.ArgumentParser) -> frozenset[str]:
 
 
 def run(args: argparse.Namespace, serve_flags: frozenset[str] = frozenset()) -> int:
+    if args.gesture:
+        from signstream.bench.gesture_eval import main as gesture_main
+
+        return gesture_main(args)
     if args.renderer == "neural" and args.streams is not None:
         from signstream.bench.neural_streams import main as neural_streams_main
 
