@@ -23,6 +23,7 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from signstream.errors import InvalidArgument
+from signstream.gesture.source import SAMPLE_RATE
 from signstream.text.items import Text
 from signstream.v1 import signstream_pb2 as pb
 from signstream.v1 import signstream_pb2_grpc as pb_grpc
@@ -155,7 +156,7 @@ class SignStreamClient:
                 await call.send_word(text, start_ms, end_ms)
             for at in range(0, len(pcm16), chunk_bytes):
                 if live:
-                    await asyncio.sleep(max(0.0, start + at / 32_000 - loop.time()))
+                    await asyncio.sleep(max(0.0, start + at / (2 * SAMPLE_RATE) - loop.time()))   # PCM16: 2 bytes a sample
                 await call.send(pcm16[at:at + chunk_bytes])
                 if sent_at is not None:
                     sent_at.append(loop.time() - start)

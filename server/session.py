@@ -152,6 +152,21 @@ class _Session:
 StreamSession = _Session      # what every stream kind's session builds on (signstream.gesture.session too)
 
 
+class AnchoredNormalizer:
+    """A live stream's normalization onto the style: every frame is normalized together with the
+    stream's first, as `signmail` anchors a clip's first frame, so the body keeps its motion."""
+
+    def __init__(self, style: Style, normalization: str):
+        self._pair = NORMALIZERS[normalization](style)
+        self._first: np.ndarray | None = None
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """One frame (K, 3) -> its normalized frame (1, K, 3)."""
+        if self._first is None:
+            self._first = frame
+        return self._pair(np.stack([self._first, frame]))[1:]
+
+
 class SynthesisSession(_Session):
     """One Synthesize stream: sign IDs and texts in, frames out. An ID that cannot be used (malformed,
     unknown, a corrupt clip, the store down) or a word that cannot be signed is skipped with a Notice;
@@ -275,8 +290,7 @@ class RetargetSession(_Session):
                  observe: Observer = ignore):
         super().__init__(spec, style, executor, observe)
         self.extractor = extractor
-        self._first: np.ndarray | None = None
-        self._normalize_pair = NORMALIZERS[spec.options.normalization](style)
+        self._anchored = AnchoredNormalizer(style, spec.options.normalization)
         self._kinds = np.array([FrameKind.SIGN], dtype=np.uint8)
         self.fps = spec.fps or DEFAULT_FPS
         self.frames_in = 0                  # input frames received, good or not
@@ -287,9 +301,7 @@ class RetargetSession(_Session):
     def _normalize(self, frame: np.ndarray) -> np.ndarray:
         if self._filter is not None:
             frame = self._filter.push(frame)
-        if self._first is None:
-            self._first = frame
-        return self._normalize_pair(np.stack([self._first, frame]))[1:]
+        return self._anchored(frame)
 
     async def add(self, data: bytes) -> AsyncIterator[Output]:
         """One encoded video frame -> its rendered frame, or a Notice if the image is unusable."""

@@ -37,7 +37,7 @@ from signstream.limits import Admission, ExtractionSlots, FrameBudget, StreamLim
 from signstream.names import Pacing
 from signstream.outputs import FrameOut, Output
 from signstream.pacing import Pacer
-from signstream.render.neural_backend import NeuralBackend
+from signstream.render.neural_backend import NeuralBackend, tritons_of
 from signstream.server_counts import NEURAL_STREAMS, ServerCounts
 from signstream.gesture.session import open_gesture
 from signstream.gesture.spec import GestureSpec
@@ -131,7 +131,7 @@ class StreamCore:
         self.budget = FrameBudget(self.limits, counts)
         slots = ExtractionSlots(self.limits, counts)
         self.extractor = BoundedExtractor(extractor, slots)   # clients' images: scaled down, under a slot
-        self.triton_urls = tuple(getattr(getattr(extractor, "inner", extractor), "urls", ()))   # none in-process
+        self.triton_urls = tritons_of(extractor)      # where aqgt gesture sources run (none in-process)
         self.max_frame_bytes = max_frame_bytes      # the send limit: a stream whose frames could pass it is refused
         metrics.track_server(lambda: self.admission.server_open, lambda: self.budget.held,
                              lambda: self.budget.server_held, self.limits.frame_memory_bytes,

@@ -12,6 +12,7 @@ from signstream.clients.call_errors import call_errors
 from signstream.clients.client import SignStreamClient, arrival_summary
 from signstream.clients.session_config import read_style
 from signstream.gesture.audio import MAX_CHUNK_BYTES
+from signstream.gesture.source import SAMPLE_RATE
 from signstream.gesture.spec import MAX_LOOKAHEAD_MS, SOURCES
 from signstream.names import Encoding, Renderer
 from signstream.v1 import signstream_pb2 as pb
@@ -83,9 +84,9 @@ async def stream(args: argparse.Namespace, pcm: bytes, sink: FrameSink) -> dict:
 def run(args: argparse.Namespace) -> int:
     check_output_flags(args)
     pcm, found = read_pcm16(args.audio)
-    seconds = len(pcm) / 32_000
+    seconds = len(pcm) / (2 * SAMPLE_RATE)
     print(f"{args.audio}: {found['codec']} {found['rate']} Hz x{found['channels']}, {seconds:.2f} s -> PCM16 mono "
-          "16 kHz", file=sys.stderr)
+          f"{SAMPLE_RATE} Hz", file=sys.stderr)
     sink = FrameSink(args)
     summary, mp4_said = sink.run(stream(args, pcm, sink))
     first = "n/a" if summary["first_frame_ms"] is None else f"{summary['first_frame_ms']:.1f} ms"

@@ -28,9 +28,9 @@ from signstream.gesture.source import GestureSource, Word
 from signstream.gesture.spec import GestureSpec
 from signstream.limits import FrameBudget
 from signstream.outputs import NoticeOut, Output
-from signstream.pipeline import NORMALIZERS, FrameKind
+from signstream.pipeline import FrameKind
 from signstream.render.neural_backend import NeuralBackend
-from signstream.session import StreamSession, opened
+from signstream.session import AnchoredNormalizer, StreamSession, opened
 from signstream.spec import check_frame_size, load_style
 from signstream.style import Style
 
@@ -41,13 +41,10 @@ class GestureSession(StreamSession):
     def __init__(self, spec: GestureSpec, style: Style, source: GestureSource, executor: Executor,
                  observe: Observer = ignore):
         super().__init__(spec.session, style, executor, observe)
-        self.gesture = spec
         self.source = source
         self.fps = source.fps
-        self._first: np.ndarray | None = None
-        self._normalize_pair = NORMALIZERS[spec.session.options.normalization](style)
+        self._anchored = AnchoredNormalizer(style, spec.session.options.normalization)
         self._words: list[Word] = []
-        self.audio_s = 0.0                   # audio received so far
 
     async def add(self, item: np.ndarray | Word) -> AsyncIterator[Output]:
         """Audio samples -> the frames they release; a Word is kept for the next audio."""
@@ -58,7 +55,6 @@ class GestureSession(StreamSession):
             else:
                 self._words.append(item)
             return
-        self.audio_s += len(item) / 16_000
         words, self._words = self._words, []
         frames = await timed(self.observe, "gesture", self.source.feed(item, words))
         async for out in self._emit(frames):
@@ -78,9 +74,7 @@ class GestureSession(StreamSession):
             yield out
 
     def _normalize(self, frames: np.ndarray) -> np.ndarray:
-        if self._first is None:
-            self._first = frames[0]
-        return np.concatenate([self._normalize_pair(np.stack([self._first, f]))[1:] for f in frames])
+        return np.concatenate([self._anchored(frame) for frame in frames])
 
     def close(self) -> None:
         super().close()

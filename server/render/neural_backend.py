@@ -135,6 +135,11 @@ class NeuralLease:
             self._backend._leave()
 
 
+def tritons_of(extractor) -> tuple[str, ...]:
+    """The Triton URLs an extractor (or the bounded wrapper around one) extracts on; () in-process."""
+    return tuple(getattr(getattr(extractor, "inner", extractor), "urls", ()))
+
+
 class NeuralBackend:
     def __init__(self, urls: Sequence[str] = (), *, max_streams: int = MAX_NEURAL_STREAMS,
                  counts: ServerCounts | None = None, retry_after_s: float = 1.0,
@@ -152,8 +157,7 @@ class NeuralBackend:
     @classmethod
     def for_extractor(cls, extractor, **options) -> "NeuralBackend":
         """The backend of a gateway extracting through `extractor`: its Tritons (none in-process)."""
-        inner = getattr(extractor, "inner", extractor)
-        return cls(getattr(inner, "urls", ()), **options)
+        return cls(tritons_of(extractor), **options)
 
     @property
     def open(self) -> int:

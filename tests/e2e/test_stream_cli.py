@@ -9,25 +9,18 @@ import secrets
 import pytest
 
 from signstream.cli import main
-from signstream.config import Settings
-from signstream.extract.base import LocalExtractor
 from signstream.gateway.security import read_token_file
-from signstream.lexicon import open_lexicon
 from signstream.net import free_port
 from signstream.render import probe_video, read_video_frames
-from tests.support.gateway import GatewayThread
+from tests.support.gateway import local_gateway
 
 SIGNS = ["¶hello", "¶name"]
 SIZE = ["--width", "96", "--height", "64"]
 
 
-def _gateway(demo_lexicon_dir, **options) -> GatewayThread:
-    return GatewayThread(open_lexicon(Settings(lexicon=str(demo_lexicon_dir))), LocalExtractor(), **options).start()
-
-
 @pytest.fixture(scope="module")
 def gateway(demo_lexicon_dir):
-    running = _gateway(demo_lexicon_dir)
+    running = local_gateway(demo_lexicon_dir)
     yield running
     running.stop()
 
@@ -43,7 +36,7 @@ def token_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def auth_gateway(demo_lexicon_dir, token_file):
     """As `signstream serve --auth-token-file F` runs it."""
-    running = _gateway(demo_lexicon_dir, auth_tokens=read_token_file(token_file))
+    running = local_gateway(demo_lexicon_dir, auth_tokens=read_token_file(token_file))
     yield running
     running.stop()
 
